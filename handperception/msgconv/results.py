@@ -1,0 +1,144 @@
+"""Result dataclasses (handperception.results) <-> handperception_msgs messages.
+
+The dataclasses validate on construction, so a message built here never carries NaNs or the
+wrong joint count; a message read here is validated the same way.
+"""
+from __future__ import annotations
+
+import numpy as np
+import transforms3d
+from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
+from handperception_msgs.msg import Gaze, GazeArray, GraspProposal, GraspProposalArray, Hand, HandArray
+from sensor_msgs.msg import RegionOfInterest
+
+from handperception.results import GazeEstimate, GraspEstimate, HandEstimate
+from handperception.skeleton.frames import wrist_frame
+
+_HANDEDNESS_TO_MSG = {"left": Hand.LEFT, "right": Hand.RIGHT, "unknown": Hand.UNKNOWN}
+_HANDEDNESS_FROM_MSG = {value: key for key, value in _HANDEDNESS_TO_MSG.items()}
+
+
+def _points(array: np.ndarray) -> list[Point]:
+    array = np.asarray(array, dtype=np.float64)
+    if array.shape[1] == 2:
+        array = np.concatenate([array, np.zeros((len(array), 1))], axis=1)
+    return [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in array]
+
+
+def _array(points, dims: int = 3) -> np.ndarray:
+    return np.array([[p.x, p.y, p.z][:dims] for p in points], dtype=np.float64)
+
+
+def _point(vector: np.ndarray) -> Point:
+    return Point(x=float(vector[0]), y=float(vector[1]), z=float(vector[2]))
+
+
+def _roi(box: tuple[int, int, int, int]) -> RegionOfInterest:
+    x, y, width, height = (int(v) for v in box)
+    return RegionOfInterest(x_offset=max(x, 0), y_offset=max(y, 0), width=max(width, 0), height=max(height, 0))
+
+
+def _wrist_pose(joints: np.ndarray) -> Pose:
+    """Identity orientation when the palm is degenerate: the pose is then only a position."""
+    try:
+        rotation, origin = wrist_frame(joints)
+    except ValueError:
+        return Pose(position=_point(joints[0]), orientation=Quaternion(w=1.0))
+    w, x, y, z = transforms3d.quaternions.mat2quat(rotation)
+    return Pose(position=_point(origin), orientation=Quaternion(x=float(x), y=float(y), z=float(z), w=float(w)))
+
+
+def hand_to_msg(hand: HandEstimate) -> Hand:
+    msg = Hand()
+    msg.id = int(hand.track_id)
+    msg.handedness = _HANDEDNESS_TO_MSG[hand.handedness]
+    msg.handedness_score = float(hand.handedness_score)
+    msg.score = float(hand.score)
+    msg.joints = _points(hand.joints_3d)
+    msg.joints_2d = _points(hand.joints_2d)
+    msg.joint_confidence = hand.joint_confidence.astype(np.float32)
+    msg.wrist_pose = _wrist_pose(hand.joints_3d)
+    msg.plausibility = float(hand.plausibility)
+    msg.roi = _roi(hand.roi)
+    return msg
+
+
+def hands_to_msg(hands: list[HandEstimate], header) -> HandArray:
+    return HandArray(header=header, hands=[hand_to_msg(hand) for hand in hands])
+
+
+def msg_to_hand(msg: Hand) -> HandEstimate:
+    if msg.handedness not in _HANDEDNESS_FROM_MSG:
+        raise ValueError(f"unknown handedness value {msg.handedness}")
+    roi = msg.roi
+    return HandEstimate(
+        joints_3d=_array(msg.joints),
+        joints_2d=_array(msg.joints_2d, dims=2),
+        joint_confidence=np.asarray(msg.joint_confidence, dtype=np.float64),
+        handedness=_HANDEDNESS_FROM_MSG[msg.handedness],
+        handedness_score=msg.handedness_score,
+        score=msg.score,
+        track_id=msg.id,
+        plausibility=msg.plausibility,
+        roi=(roi.x_offset, roi.y_offset, roi.width, roi.height),
+    )
+
+
+def gaze_to_msg(gaze: GazeEstimate) -> Gaze:
+    pitch, yaw = gaze.pitch_yaw
+    direction = gaze.direction
+    return Gaze(
+        id=int(gaze.track_id),
+        origin=_point(gaze.origin),
+        direction=Vector3(x=float(direction[0]), y=float(direction[1]), z=float(direction[2])),
+        pitch=pitch,
+        yaw=yaw,
+        left_eye_center=_point(gaze.left_eye_center),
+        right_eye_center=_point(gaze.right_eye_center),
+        confidence=float(gaze.confidence),
+        face_roi=_roi(gaze.face_roi),
+    )
+
+
+def gazes_to_msg(gazes: list[GazeEstimate], header) -> GazeArray:
+    return GazeArray(header=header, gazes=[gaze_to_msg(gaze) for gaze in gazes])
+
+
+def msg_to_gaze(msg: Gaze) -> GazeEstimate:
+    roi = msg.face_roi
+    return GazeEstimate(
+        origin=_array([msg.origin])[0],
+        direction=np.array([msg.direction.x, msg.direction.y, msg.direction.z]),
+        left_eye_center=_array([msg.left_eye_center])[0],
+        right_eye_center=_array([msg.right_eye_center])[0],
+        confidence=msg.confidence,
+        track_id=msg.id,
+        face_roi=(roi.x_offset, roi.y_offset, roi.width, roi.height),
+    )
+
+
+def grasp_to_msg(grasp: GraspEstimate) -> GraspProposal:
+    return GraspProposal(
+        handedness=_HANDEDNESS_TO_MSG[grasp.handedness],
+        joints=_points(grasp.joints),
+        wrist_pose=_wrist_pose(grasp.joints),
+        score=float(grasp.score),
+        penetration_depth=float(grasp.penetration_depth),
+        penetration_volume=float(grasp.penetration_volume),
+        contact_ratio=float(grasp.contact_ratio),
+    )
+
+
+def grasps_to_msg(grasps: list[GraspEstimate], header, object_id: str) -> GraspProposalArray:
+    return GraspProposalArray(header=header, object_id=object_id, grasps=[grasp_to_msg(g) for g in grasps])
+
+
+def msg_to_grasp(msg: GraspProposal) -> GraspEstimate:
+    return GraspEstimate(
+        joints=_array(msg.joints),
+        handedness=_HANDEDNESS_FROM_MSG[msg.handedness],
+        score=msg.score,
+        penetration_depth=msg.penetration_depth,
+        penetration_volume=msg.penetration_volume,
+        contact_ratio=msg.contact_ratio,
+    )

@@ -1,0 +1,115 @@
+"""What the pipelines produce, as plain numpy dataclasses.
+
+Why separate from messages: models and pipelines stay free of ROS (tested and reused offline),
+and one validation step here guarantees a node never publishes NaNs or malformed arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from handperception.skeleton import NUM_JOINTS
+
+HANDEDNESS = ("left", "right", "unknown")
+
+
+def _check_array(name: str, value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return value
+
+
+def _check_unit(name: str, value: float, allow_unset: bool = False) -> float:
+    value = float(value)
+    if allow_unset and value == -1.0:
+        return value
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value}")
+    return value
+
+
+@dataclass
+class HandEstimate:
+    """One hand. joints_3d (21, 3) metres camera frame; joints_2d (21, 2) pixels."""
+
+    joints_3d: np.ndarray
+    joints_2d: np.ndarray
+    joint_confidence: np.ndarray
+    handedness: str = "unknown"
+    handedness_score: float = 0.0
+    score: float = 1.0
+    track_id: int = 0
+    plausibility: float = -1.0
+    roi: tuple[int, int, int, int] = (0, 0, 0, 0)  # x, y, width, height in pixels
+
+    def __post_init__(self) -> None:
+        self.joints_3d = _check_array("joints_3d", self.joints_3d, (NUM_JOINTS, 3))
+        self.joints_2d = _check_array("joints_2d", self.joints_2d, (NUM_JOINTS, 2))
+        self.joint_confidence = _check_array("joint_confidence", self.joint_confidence, (NUM_JOINTS,))
+        if np.any((self.joint_confidence < 0) | (self.joint_confidence > 1)):
+            raise ValueError("joint_confidence must lie in [0, 1]")
+        if self.handedness not in HANDEDNESS:
+            raise ValueError(f"handedness must be one of {HANDEDNESS}, got '{self.handedness}'")
+        self.handedness_score = _check_unit("handedness_score", self.handedness_score)
+        self.score = _check_unit("score", self.score)
+        self.plausibility = _check_unit("plausibility", self.plausibility, allow_unset=True)
+        if self.track_id < 0:
+            raise ValueError(f"track_id must be non-negative, got {self.track_id}")
+
+
+@dataclass
+class GazeEstimate:
+    """One face's gaze. origin/eye centres metres camera frame; direction a unit vector."""
+
+    origin: np.ndarray
+    direction: np.ndarray
+    left_eye_center: np.ndarray
+    right_eye_center: np.ndarray
+    confidence: float = 1.0
+    track_id: int = 0
+    face_roi: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def __post_init__(self) -> None:
+        self.origin = _check_array("origin", self.origin, (3,))
+        self.direction = _check_array("direction", self.direction, (3,))
+        norm = np.linalg.norm(self.direction)
+        if not 0.5 < norm < 2.0:
+            raise ValueError(f"gaze direction must be (close to) a unit vector, norm is {norm:.3g}")
+        self.direction = self.direction / norm
+        self.left_eye_center = _check_array("left_eye_center", self.left_eye_center, (3,))
+        self.right_eye_center = _check_array("right_eye_center", self.right_eye_center, (3,))
+        self.confidence = _check_unit("confidence", self.confidence)
+
+    @property
+    def pitch_yaw(self) -> tuple[float, float]:
+        """Radians, MPIIGaze convention: pitch = asin(-y), yaw = atan2(-x, -z)."""
+        x, y, z = self.direction
+        return float(np.arcsin(np.clip(-y, -1.0, 1.0))), float(np.arctan2(-x, -z))
+
+
+@dataclass
+class GraspEstimate:
+    """One proposed grasp: joints (21, 3) metres in the object frame."""
+
+    joints: np.ndarray
+    handedness: str = "right"
+    score: float = 0.0
+    penetration_depth: float = 0.0
+    penetration_volume: float = 0.0
+    contact_ratio: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.joints = _check_array("joints", self.joints, (NUM_JOINTS, 3))
+        if self.handedness not in HANDEDNESS:
+            raise ValueError(f"handedness must be one of {HANDEDNESS}, got '{self.handedness}'")
+        self.score = _check_unit("score", self.score)
+        self.contact_ratio = _check_unit("contact_ratio", self.contact_ratio)
+        for name in ("penetration_depth", "penetration_volume"):
+            value = float(getattr(self, name))
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be finite and non-negative, got {value}")
+            setattr(self, name, value)

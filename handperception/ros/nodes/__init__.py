@@ -1,0 +1,1 @@
+"""One module per node; each exposes its node class and ``main`` (its console script)."""

@@ -1,0 +1,76 @@
+"""bag_recorder: records topics to an MCAP bag, standing in for ``ros2 bag record`` where
+rosbag2 is not installed. Topic types come from the ROS graph, so only names are configured."""
+from __future__ import annotations
+
+import importlib
+
+from rclpy.qos import ReliabilityPolicy
+
+from handperception.ros.bag import McapBagWriter
+from handperception.ros.entry import run_single_node
+from handperception.ros.node_base import HandperceptionNode
+from handperception.ros.qos import results_qos
+
+
+def message_class(full_type: str):
+    package, kind, name = full_type.split("/")
+    return getattr(importlib.import_module(f"{package}.{kind}"), name)
+
+
+class BagRecorderNode(HandperceptionNode):
+    def __init__(self, **kwargs):
+        super().__init__("bag_recorder", **kwargs)
+        self.topics = self.declare("topics", ["/camera/image_raw"], "topics to record (types come from the graph)")
+        self.path = self.declare("path", "out/recording.mcap", "output MCAP file")
+        self._writer: McapBagWriter | None = None
+        self._subscriptions_by_topic: dict[str, object] = {}
+        self._discovery_timer = None
+
+    def configure(self) -> None:
+        self._writer = McapBagWriter(self.path)
+
+    def activate(self) -> None:
+        self._discovery_timer = self.create_timer(0.2, lambda: self.guarded(self._subscribe_known_topics))
+        self._subscribe_known_topics()
+
+    def _subscribe_known_topics(self) -> None:
+        known = dict(self.get_topic_names_and_types())
+        for topic in self.topics:
+            if topic in self._subscriptions_by_topic or topic not in known:
+                continue
+            full_type = known[topic][0]
+            publishers = self.get_publishers_info_by_topic(topic)
+            if not publishers:
+                continue
+            qos = results_qos(depth=100)
+            if any(p.qos_profile.reliability != ReliabilityPolicy.RELIABLE for p in publishers):
+                qos.reliability = ReliabilityPolicy.BEST_EFFORT
+            self._writer.add_topic(topic, full_type)
+            self._subscriptions_by_topic[topic] = self.create_subscription(
+                message_class(full_type), topic, lambda data, t=topic: self.guarded(self._record, t, data),
+                qos, raw=True,
+            )
+            self.get_logger().info(f"recording {topic} ({full_type}) to {self.path}")
+
+    def _record(self, topic: str, serialized: bytes) -> None:
+        self._writer.write(topic, serialized, self.get_clock().now().nanoseconds)
+        self.stats.record()
+
+    def deactivate(self) -> None:
+        if self._discovery_timer is not None:
+            self.destroy_timer(self._discovery_timer)
+        for subscription in self._subscriptions_by_topic.values():
+            self.destroy_subscription(subscription)
+        self._subscriptions_by_topic.clear()
+
+    def cleanup(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def destroy_node(self):
+        self.cleanup()
+        return super().destroy_node()
+
+
+def main(argv=None) -> int:
+    return run_single_node(BagRecorderNode, argv)

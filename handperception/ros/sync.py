@@ -1,0 +1,49 @@
+"""Approximate-time pairing of messages from several topics by header stamp.
+
+Stand-in for ROS 2 ``message_filters.ApproximateTimeSynchronizer``, which is not available as a
+wheel. Pure Python (stamps are integer nanoseconds) so it is tested without ROS. Policy: when a
+message arrives, look in every other topic's queue for the message whose stamp is closest; if
+all are within ``slop`` the set is emitted and everything at or before the emitted stamps is
+discarded, so a set is emitted at most once and never out of order.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any, Callable
+
+
+class ApproximateTimeSynchronizer:
+    def __init__(self, num_topics: int, queue_size: int, slop_ns: int, callback: Callable[..., None]):
+        if num_topics < 2:
+            raise ValueError("synchronising needs at least two topics")
+        if queue_size < 1 or slop_ns < 0:
+            raise ValueError("queue_size must be >= 1 and slop_ns >= 0")
+        self._queues = [collections.deque(maxlen=queue_size) for _ in range(num_topics)]
+        self._slop_ns = slop_ns
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def add(self, topic: int, stamp_ns: int, msg: Any) -> None:
+        with self._lock:
+            matched = self._match(topic, stamp_ns, msg)
+        if matched is not None:
+            self._callback(*matched)
+
+    def _match(self, topic: int, stamp_ns: int, msg: Any):
+        self._queues[topic].append((stamp_ns, msg))
+        chosen = []
+        for index, queue in enumerate(self._queues):
+            if index == topic:
+                chosen.append((stamp_ns, msg))
+                continue
+            if not queue:
+                return None
+            best = min(queue, key=lambda item: abs(item[0] - stamp_ns))
+            if abs(best[0] - stamp_ns) > self._slop_ns:
+                return None
+            chosen.append(best)
+        for queue, (stamp, _) in zip(self._queues, chosen):
+            while queue and queue[0][0] <= stamp:
+                queue.popleft()
+        return tuple(item[1] for item in chosen)

@@ -1,0 +1,1 @@
+"""Run-time helpers shared by nodes and benchmarks (pure Python, no rclpy)."""

@@ -1,0 +1,89 @@
+"""Rate, latency and drop accounting for nodes and benchmarks.
+
+Why: users judge a perception stack by its end-to-end rate and latency (``now - header.stamp``),
+not by the bare model's speed, so every node measures both the same way and reports them as
+diagnostics; benchmarks reuse the same numbers.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    count: int
+    rate_hz: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_max_ms: float
+    drops: dict[str, int]
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.drops.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "count": self.count,
+            "rate_hz": round(self.rate_hz, 3),
+            "latency_p50_ms": round(self.latency_p50_ms, 3),
+            "latency_p95_ms": round(self.latency_p95_ms, 3),
+            "latency_max_ms": round(self.latency_max_ms, 3),
+            "dropped": self.dropped,
+            "drops": dict(self.drops),
+        }
+
+
+class RateLatencyMonitor:
+    """Thread-safe running rate over a time window and latency percentiles over recent events.
+
+    ``clock`` returns seconds; injectable so tests can drive time by hand.
+    """
+
+    def __init__(self, window_s: float = 5.0, max_samples: int = 1000, clock=time.monotonic):
+        if window_s <= 0 or max_samples <= 0:
+            raise ValueError("window_s and max_samples must be positive")
+        self._window_s = window_s
+        self._clock = clock
+        self._times: collections.deque[float] = collections.deque()
+        self._latencies: collections.deque[float] = collections.deque(maxlen=max_samples)
+        self._count = 0
+        self._drops: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def record(self, latency_s: float | None = None) -> None:
+        """One event done; ``latency_s`` from the source stamp to now, if known."""
+        now = self._clock()
+        with self._lock:
+            self._count += 1
+            self._times.append(now)
+            self._trim(now)
+            if latency_s is not None and np.isfinite(latency_s):
+                self._latencies.append(float(latency_s))
+
+    def drop(self, reason: str) -> None:
+        with self._lock:
+            self._drops[reason] += 1
+
+    def _trim(self, now: float) -> None:
+        while self._times and now - self._times[0] > self._window_s:
+            self._times.popleft()
+
+    def snapshot(self) -> StatsSnapshot:
+        now = self._clock()
+        with self._lock:
+            self._trim(now)
+            times = list(self._times)
+            latencies = np.asarray(self._latencies, dtype=np.float64) * 1e3
+            count, drops = self._count, dict(self._drops)
+        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+        if latencies.size:
+            p50, p95, worst = np.percentile(latencies, 50), np.percentile(latencies, 95), latencies.max()
+        else:
+            p50 = p95 = worst = float("nan")
+        return StatsSnapshot(count, float(rate), float(p50), float(p95), float(worst), drops)

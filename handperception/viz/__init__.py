@@ -1,0 +1,1 @@
+"""Drawing results onto images (OpenCV, pure numpy in and out)."""

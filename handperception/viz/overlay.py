@@ -1,0 +1,55 @@
+"""Overlays for the annotated video and debug images: skeletons coloured per finger, gaze
+arrows and a heads-up line of rate and latency."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from handperception.results import GazeEstimate, HandEstimate
+from handperception.skeleton import BONES, finger_of_joint
+
+# RGB per finger (thumb..little), the colours rviz markers use too.
+FINGER_COLORS: tuple[tuple[int, int, int], ...] = (
+    (230, 60, 60), (240, 200, 40), (60, 200, 80), (50, 140, 240), (190, 80, 220),
+)
+WRIST_COLOR = (255, 255, 255)
+
+
+def finger_color(joint: int) -> tuple[int, int, int]:
+    finger = finger_of_joint(joint)
+    return WRIST_COLOR if finger < 0 else FINGER_COLORS[finger]
+
+
+def draw_hand(image: np.ndarray, joints_2d: np.ndarray, label: str = "", confidence: np.ndarray | None = None) -> None:
+    """Draw one skeleton in place on an (H, W, 3) RGB image; joints below 0.3 confidence dashed-thin."""
+    scale = max(1, round(min(image.shape[:2]) / 240))
+    points = np.round(joints_2d).astype(int)
+    for parent, child in BONES:
+        weak = confidence is not None and min(confidence[parent], confidence[child]) < 0.3
+        cv2.line(image, tuple(points[parent]), tuple(points[child]), finger_color(child), 1 if weak else 2 * scale, cv2.LINE_AA)
+    for joint, point in enumerate(points):
+        cv2.circle(image, tuple(point), 2 * scale, finger_color(joint), -1, cv2.LINE_AA)
+    if label:
+        cv2.putText(image, label, tuple(points[0] + [4, 14 * scale]), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, WRIST_COLOR, scale, cv2.LINE_AA)
+
+
+def draw_hands(image: np.ndarray, hands: list[HandEstimate]) -> None:
+    for hand in hands:
+        draw_hand(image, hand.joints_2d, f"{hand.handedness} {hand.score:.2f}", hand.joint_confidence)
+
+
+def draw_gaze(image: np.ndarray, gaze: GazeEstimate, project, length_m: float = 0.15) -> None:
+    """Arrow from the gaze origin along the gaze; ``project`` maps (N, 3) metres to (N, 2) pixels."""
+    ends = project(np.stack([gaze.origin, gaze.origin + length_m * gaze.direction]))
+    start, end = (tuple(np.round(p).astype(int)) for p in ends)
+    cv2.arrowedLine(image, start, end, (255, 220, 0), 2, cv2.LINE_AA, tipLength=0.2)
+
+
+def draw_hud(image: np.ndarray, lines: list[str]) -> None:
+    """Text lines on a dark band at the top-left."""
+    scale = max(0.4, min(image.shape[:2]) / 960)
+    height = int(18 * scale / 0.5)
+    band = image[: height * len(lines) + 6, : int(image.shape[1] * 0.6)]
+    band[:] = (band * 0.4).astype(image.dtype)
+    for row, text in enumerate(lines):
+        cv2.putText(image, text, (6, height * (row + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)

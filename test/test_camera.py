@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import torch
+
+from handperception.geometry.camera import PinholeCamera, recover_root_depth
+from handperception.msgconv.camera_info import camera_info_msg
+
+CAMERA = PinholeCamera(500.0, 520.0, 320.0, 240.0, 640, 480)
+
+
+def test_project_hand_computed():
+    np.testing.assert_allclose(CAMERA.project(np.array([0.1, -0.05, 1.0])), [370.0, 214.0])
+    np.testing.assert_allclose(CAMERA.project(np.array([[0.0, 0.0, 2.0]])), [[320.0, 240.0]])
+    with pytest.raises(ValueError, match="behind"):
+        CAMERA.project(np.array([0.0, 0.0, -1.0]))
+
+
+def test_unproject_inverts_project():
+    points = np.random.default_rng(0).uniform([-0.3, -0.3, 0.3], [0.3, 0.3, 2.0], size=(50, 3))
+    np.testing.assert_allclose(CAMERA.unproject(CAMERA.project(points), points[:, 2]), points, atol=1e-12)
+
+
+def test_crop_and_resize_keep_rays():
+    point = np.array([0.05, 0.02, 0.7])
+    crop = CAMERA.crop(100, 50, 200, 200)
+    np.testing.assert_allclose(crop.project(point), CAMERA.project(point) - [100, 50])
+    half = CAMERA.resize(320, 240)
+    # pixel-centre aligned: pixel u maps to (u + 0.5) * 0.5 - 0.5
+    np.testing.assert_allclose(half.project(point), (CAMERA.project(point) + 0.5) * 0.5 - 0.5)
+
+
+def test_camera_info_round_trip_and_fov():
+    again = PinholeCamera.from_camera_info(camera_info_msg(CAMERA))
+    assert again == CAMERA
+    fov = PinholeCamera.from_fov(640, 480, 90.0)
+    assert fov.fx == pytest.approx(320.0)
+    with pytest.raises(ValueError):
+        PinholeCamera(0.0, 1.0, 0.0, 0.0, 10, 10)
+
+
+def test_root_depth_recovered_from_2p5d():
+    rng = np.random.default_rng(1)
+    joints = rng.normal(0, 0.04, size=(4, 21, 3)) + np.array([0.05, -0.02, 0.6])
+    joints[:, 0] = [0.05, -0.02, 0.6]
+    uv = CAMERA.project(joints)
+    normalized = (uv - [CAMERA.cx, CAMERA.cy]) / [CAMERA.fx, CAMERA.fy]
+    bone_length = np.linalg.norm(joints[:, 9] - joints[:, 0], axis=-1)
+    relative = joints[..., 2] - joints[:, :1, 2]
+    depth = recover_root_depth(torch.tensor(normalized), torch.tensor(relative), (0, 9), torch.tensor(bone_length))
+    np.testing.assert_allclose(depth.numpy(), joints[:, 0, 2], rtol=1e-6)
+    # scale-normalised form: relative depth in units of the bone, bone length 1 -> depth in bone units
+    depth_units = recover_root_depth(torch.tensor(normalized), torch.tensor(relative / bone_length[:, None]), (0, 9))
+    np.testing.assert_allclose(depth_units.numpy() * bone_length, joints[:, 0, 2], rtol=1e-6)
