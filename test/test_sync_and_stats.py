@@ -55,3 +55,15 @@ def test_monitor_rate_latency_and_drops():
     assert snapshot.drops == {"bad_image": 2} and snapshot.dropped == 2
     now[0] = 10.0  # everything left the window
     assert monitor.snapshot().rate_hz == 0.0
+
+
+def test_messages_that_leave_unmatched_are_reported():
+    pairs, lost = [], []
+    sync = ApproximateTimeSynchronizer(2, 2, 0, lambda a, b: pairs.append((a, b)), lambda t, m: lost.append((t, m)))
+    sync.add(0, 1, "img1")
+    sync.add(0, 2, "img2")
+    sync.add(0, 3, "img3")  # queue of 2 is full: img1 pushed out
+    assert lost == [(0, "img1")]
+    sync.add(1, 3, "info3")  # pairs img3; img2 is older than the pair and leaves unmatched
+    assert pairs == [("img3", "info3")]
+    assert lost == [(0, "img1"), (0, "img2")]

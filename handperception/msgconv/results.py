@@ -29,6 +29,11 @@ def _array(points, dims: int = 3) -> np.ndarray:
     return np.array([[p.x, p.y, p.z][:dims] for p in points], dtype=np.float64)
 
 
+def _f32(value: float) -> float:
+    """The value a float32 field will hold after a trip over the wire, so sent == received."""
+    return float(np.float32(value))
+
+
 def _point(vector: np.ndarray) -> Point:
     return Point(x=float(vector[0]), y=float(vector[1]), z=float(vector[2]))
 
@@ -52,13 +57,13 @@ def hand_to_msg(hand: HandEstimate) -> Hand:
     msg = Hand()
     msg.id = int(hand.track_id)
     msg.handedness = _HANDEDNESS_TO_MSG[hand.handedness]
-    msg.handedness_score = float(hand.handedness_score)
-    msg.score = float(hand.score)
+    msg.handedness_score = _f32(hand.handedness_score)
+    msg.score = _f32(hand.score)
     msg.joints = _points(hand.joints_3d)
     msg.joints_2d = _points(hand.joints_2d)
     msg.joint_confidence = hand.joint_confidence.astype(np.float32)
     msg.wrist_pose = _wrist_pose(hand.joints_3d)
-    msg.plausibility = float(hand.plausibility)
+    msg.plausibility = _f32(hand.plausibility)
     msg.roi = _roi(hand.roi)
     return msg
 
@@ -91,11 +96,11 @@ def gaze_to_msg(gaze: GazeEstimate) -> Gaze:
         id=int(gaze.track_id),
         origin=_point(gaze.origin),
         direction=Vector3(x=float(direction[0]), y=float(direction[1]), z=float(direction[2])),
-        pitch=pitch,
-        yaw=yaw,
+        pitch=_f32(pitch),
+        yaw=_f32(yaw),
         left_eye_center=_point(gaze.left_eye_center),
         right_eye_center=_point(gaze.right_eye_center),
-        confidence=float(gaze.confidence),
+        confidence=_f32(gaze.confidence),
         face_roi=_roi(gaze.face_roi),
     )
 
@@ -122,10 +127,10 @@ def grasp_to_msg(grasp: GraspEstimate) -> GraspProposal:
         handedness=_HANDEDNESS_TO_MSG[grasp.handedness],
         joints=_points(grasp.joints),
         wrist_pose=_wrist_pose(grasp.joints),
-        score=float(grasp.score),
-        penetration_depth=float(grasp.penetration_depth),
-        penetration_volume=float(grasp.penetration_volume),
-        contact_ratio=float(grasp.contact_ratio),
+        score=_f32(grasp.score),
+        penetration_depth=_f32(grasp.penetration_depth),
+        penetration_volume=_f32(grasp.penetration_volume),
+        contact_ratio=_f32(grasp.contact_ratio),
     )
 
 

@@ -46,6 +46,7 @@ class HandperceptionNode(LifecycleNode):
     def __init__(self, node_name: str, **kwargs: Any):
         super().__init__(node_name, **kwargs)
         self.stats = RateLatencyMonitor()
+        self.is_active = False
         self.autostart = self.declare("autostart", True, "configure and activate on start-up")
         self.diagnostics_period = self.declare(
             "diagnostics_period", 1.0, "seconds between /diagnostics messages (0 disables)"
@@ -87,9 +88,13 @@ class HandperceptionNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = self._transition(self.activate, "activate")
-        return super().on_activate(state) if result == TransitionCallbackReturn.SUCCESS else result
+        if result == TransitionCallbackReturn.SUCCESS:
+            result = super().on_activate(state)
+        self.is_active = result == TransitionCallbackReturn.SUCCESS
+        return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.is_active = False
         result = self._transition(self.deactivate, "deactivate")
         return super().on_deactivate(state) if result == TransitionCallbackReturn.SUCCESS else result
 
@@ -174,7 +179,7 @@ class ImageNode(HandperceptionNode):
         self.sync_slop = self.declare("sync_slop", 0.01, "seconds an image and its camera_info stamps may differ")
         self._subscriptions_active: list = []
         self._camera_info_seen = False
-        self._sync = ApproximateTimeSynchronizer(2, 5, int(self.sync_slop * 1e9), self._frame)
+        self._sync = ApproximateTimeSynchronizer(2, 5, int(self.sync_slop * 1e9), self._frame, self._on_unpaired)
 
     def activate(self) -> None:
         qos = image_qos(self.image_reliability)
@@ -190,15 +195,19 @@ class ImageNode(HandperceptionNode):
         self._subscriptions_active.clear()
 
     def _on_image(self, image: Image) -> None:
-        if not self.use_camera_info:
-            self._frame(image, None)
-        elif not self._camera_info_seen:
-            self.stats.drop("no_camera_info")
-            self.get_logger().warning(
-                f"no CameraInfo on {self.camera_info_topic} yet; dropping image", throttle_duration_sec=5.0
-            )
-        else:
+        if self.use_camera_info:
             self._sync.add(0, stamp_to_ns(image.header.stamp), image)
+        else:
+            self._frame(image, None)
+
+    def _on_unpaired(self, topic: int, msg) -> None:
+        if topic != 0:
+            return  # a CameraInfo without its image costs nothing
+        reason = "no_camera_info" if not self._camera_info_seen else "unpaired_camera_info"
+        self.stats.drop(reason)
+        self.get_logger().warning(
+            f"image at {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} s has no CameraInfo on "
+            f"{self.camera_info_topic} within {self.sync_slop} s; dropped", throttle_duration_sec=5.0)
 
     def _on_camera_info(self, info: CameraInfo) -> None:
         self._camera_info_seen = True

@@ -125,6 +125,33 @@ class TopicMonitor:
             return {topic: stats.as_dict() for topic, stats in sorted(self.stats.items())}
 
 
+def _wait(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def _start_source_when_graph_listens(source, others, timeout_s: float = 10.0, settle_s: float = 0.5) -> None:
+    """A camera driver starts publishing at once; in a composed graph that loses the first
+    frames to DDS discovery. So: every other node active, the source's publishers created,
+    their subscriber count steady for ``settle_s``, then the source goes."""
+    _wait(lambda: all(node.is_active for node in others), timeout_s)
+    source.trigger_configure()
+    history = []
+
+    def settled():
+        history.append((time.monotonic(), source.count_subscribers(source.image_topic)))
+        now, count = history[-1]
+        recent = [c for t, c in history if now - t <= settle_s]
+        return count > 0 and now - history[0][0] >= settle_s and len(set(recent)) == 1
+
+    _wait(settled, timeout_s)
+    source.trigger_activate()
+
+
 @dataclass
 class RunResult:
     topics: dict[str, dict[str, Any]]
@@ -159,7 +186,10 @@ def run_graph(
     started = time.monotonic()
     try:
         for name in names:
-            params = [Parameter(k, value=v) for k, v in (overrides or {}).get(name, {}).items()]
+            node_overrides = dict((overrides or {}).get(name, {}))
+            if name == "camera_source":
+                node_overrides["autostart"] = False  # started once the graph listens, see below
+            params = [Parameter(k, value=v) for k, v in node_overrides.items()]
             nodes[name] = node_class(name)(context=context, parameter_overrides=params)
             executor.add_node(nodes[name])
         monitor = TopicMonitor(context)
@@ -169,6 +199,8 @@ def run_graph(
         spinner = threading.Thread(target=executor.spin, name="handperception-executor", daemon=True)
         spinner.start()
         source = nodes.get("camera_source")
+        if source is not None:
+            _start_source_when_graph_listens(source, [n for n in nodes.values() if n is not source])
         try:
             while time.monotonic() - started < max_wall_s:
                 if source is not None and source.finished:

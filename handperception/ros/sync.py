@@ -4,7 +4,8 @@ Stand-in for ROS 2 ``message_filters.ApproximateTimeSynchronizer``, which is not
 wheel. Pure Python (stamps are integer nanoseconds) so it is tested without ROS. Policy: when a
 message arrives, look in every other topic's queue for the message whose stamp is closest; if
 all are within ``slop`` the set is emitted and everything at or before the emitted stamps is
-discarded, so a set is emitted at most once and never out of order.
+discarded, so a set is emitted at most once and never out of order. Every message that leaves
+without being part of a set is handed to ``on_unmatched(topic, msg)``, so callers can count it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from typing import Any, Callable
 
 
 class ApproximateTimeSynchronizer:
-    def __init__(self, num_topics: int, queue_size: int, slop_ns: int, callback: Callable[..., None]):
+    def __init__(
+        self,
+        num_topics: int,
+        queue_size: int,
+        slop_ns: int,
+        callback: Callable[..., None],
+        on_unmatched: Callable[[int, Any], None] | None = None,
+    ):
         if num_topics < 2:
             raise ValueError("synchronising needs at least two topics")
         if queue_size < 1 or slop_ns < 0:
@@ -22,16 +30,24 @@ class ApproximateTimeSynchronizer:
         self._queues = [collections.deque(maxlen=queue_size) for _ in range(num_topics)]
         self._slop_ns = slop_ns
         self._callback = callback
+        self._on_unmatched = on_unmatched
         self._lock = threading.Lock()
 
     def add(self, topic: int, stamp_ns: int, msg: Any) -> None:
+        unmatched: list[tuple[int, Any]] = []
         with self._lock:
-            matched = self._match(topic, stamp_ns, msg)
+            matched = self._match(topic, stamp_ns, msg, unmatched)
+        if self._on_unmatched is not None:
+            for index, lost in unmatched:
+                self._on_unmatched(index, lost)
         if matched is not None:
             self._callback(*matched)
 
-    def _match(self, topic: int, stamp_ns: int, msg: Any):
-        self._queues[topic].append((stamp_ns, msg))
+    def _match(self, topic: int, stamp_ns: int, msg: Any, unmatched: list):
+        queue = self._queues[topic]
+        if len(queue) == queue.maxlen:
+            unmatched.append((topic, queue[0][1]))
+        queue.append((stamp_ns, msg))
         chosen = []
         for index, queue in enumerate(self._queues):
             if index == topic:
@@ -43,7 +59,9 @@ class ApproximateTimeSynchronizer:
             if abs(best[0] - stamp_ns) > self._slop_ns:
                 return None
             chosen.append(best)
-        for queue, (stamp, _) in zip(self._queues, chosen):
+        for index, (queue, (stamp, chosen_msg)) in enumerate(zip(self._queues, chosen)):
             while queue and queue[0][0] <= stamp:
-                queue.popleft()
+                _, left = queue.popleft()
+                if left is not chosen_msg:
+                    unmatched.append((index, left))
         return tuple(item[1] for item in chosen)

@@ -1,0 +1,1 @@
+"""Synthetic data engine: parametric hands, eyes and objects rendered with exact labels."""
