@@ -120,8 +120,19 @@ class TestPatternSource:
         pass
 
 
-# Synthetic scenes by name; the synthetic engine registers its renderers here.
+def _synthetic_hands(hands: int) -> Callable[[PinholeCamera, int], FrameSource]:
+    def make(camera: PinholeCamera, seed: int) -> FrameSource:
+        from handperception.sources.synthetic_hands import SyntheticHandsSource  # the renderer loads on demand
+
+        return SyntheticHandsSource(camera, seed, hands)
+
+    return make
+
+
+# Synthetic scenes by name (``synthetic:<name>``); ``synthetic`` alone means ``hands``.
 SYNTHETIC_SCENES: dict[str, Callable[[PinholeCamera, int], FrameSource]] = {
+    "hands": _synthetic_hands(1),
+    "two_hands": _synthetic_hands(2),
     "pattern": lambda camera, seed: TestPatternSource(camera),
 }
 
@@ -138,7 +149,7 @@ def open_source(
     """Open a source by URI (see module docstring); ``camera`` overrides guessed intrinsics."""
     kind, _, rest = uri.partition(":")
     if kind == "synthetic":
-        scene = rest or "pattern"
+        scene = rest or "hands"
         if scene not in SYNTHETIC_SCENES:
             raise ValueError(f"unknown synthetic scene '{scene}' (known: {', '.join(SYNTHETIC_SCENES)})")
         return SYNTHETIC_SCENES[scene](camera or PinholeCamera.from_fov(width, height, horizontal_fov_deg), seed)

@@ -49,6 +49,8 @@ class CameraSourceNode(HandperceptionNode):
         self._source = open_source(
             self.source_uri, self.width, self.height, self.horizontal_fov, camera, self.loop, self.seed
         )
+        if hasattr(self._source, "prepare"):
+            self._source.prepare()
         self._image_pub = self.create_lifecycle_publisher(Image, self.image_topic, image_qos(self.reliability))
         self._info_pub = self.create_lifecycle_publisher(CameraInfo, self.camera_info_topic, results_qos())
         self.get_logger().info(f"publishing {self.source_uri} on {self.image_topic} at {self.fps} Hz")
