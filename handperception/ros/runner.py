@@ -80,6 +80,7 @@ class TopicStats:
             "rate_hz": round((self.count - 1) / span, 2) if self.count > 1 and span > 0 else 0.0,
             "latency_p50_ms": round(float(np.percentile(latencies, 50)), 2) if latencies.size else None,
             "latency_p95_ms": round(float(np.percentile(latencies, 95)), 2) if latencies.size else None,
+            "latency_p99_ms": round(float(np.percentile(latencies, 99)), 2) if latencies.size else None,
         }
 
 

@@ -85,7 +85,7 @@ class CameraSourceNode(HandperceptionNode):
         self._image_pub.publish(numpy_to_image(frame, self.encoding, header))
         self._info_pub.publish(camera_info_msg(self._source.camera, header))
         self.published += 1
-        self.stats.record(0.0)
+        self.stats.record()
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,56 @@
+"""Benchmark every node and model: end-to-end latency (p50/p95/p99) from the source image's
+stamp to the published result at a 30 Hz 640x480 input, rates, drops, CPU and memory; model-only
+times; intra- vs inter-process image transport; synthesis throughput.
+
+Writes bench/results.json and bench/latency.png. Takes minutes; not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import traceback
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="bench", help="output folder")
+    parser.add_argument("--frames", type=int, default=300, help="camera frames per graph benchmark (30 Hz)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these suites")
+    parser.add_argument("--quick", action="store_true", help="fewer frames and repeats (a smoke run)")
+
+
+def _suites(args):
+    """name -> zero-argument callable returning that suite's results."""
+    from handperception.bench.graph import bench_graph, bench_image_transport
+    from handperception.ros.runner import package_config_dir
+    from handperception.synth.benchmark import benchmark_renderer
+
+    frames = 60 if args.quick else args.frames
+    return {
+        "transport": lambda: bench_image_transport(frames),
+        "demo_graph": lambda: bench_graph(package_config_dir() / "demo.yaml", frames),
+        "synth_renderer": lambda: benchmark_renderer(10 if args.quick else 100),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from handperception.bench.report import machine_description, write_report
+    from handperception.runtime.device import resolve_device
+
+    device = resolve_device(args.device)
+    suites = _suites(args)
+    unknown = set(args.only or []) - set(suites)
+    if unknown:
+        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; known: {sorted(suites)}")
+    results = {"machine": machine_description(device), "benchmarks": {}, "errors": {}}
+    for name, suite in suites.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"== {name}", flush=True)
+        try:
+            results["benchmarks"][name] = suite()
+        except Exception:
+            results["errors"][name] = traceback.format_exc()
+            print(results["errors"][name], flush=True)
+    json_path, plot_path = write_report(results, args.out)
+    print(f"wrote {json_path} and {plot_path}")
+    return 1 if results["errors"] else 0

@@ -1,0 +1,33 @@
+import json
+
+import pytest
+
+from handperception.bench.report import latency_rows, write_report
+from handperception.bench.timing import summarize_ms, time_calls
+
+
+def test_summary_percentiles_are_hand_computed():
+    summary = summarize_ms([10.0] * 98 + [20.0, 30.0])
+    assert summary["p50_ms"] == 10.0 and summary["mean_ms"] == pytest.approx(10.3)
+    assert summary["p99_ms"] == pytest.approx(20.1)  # linear interpolation between the 99th and 100th
+    assert summary["per_s"] == pytest.approx(1000 / 10.3, rel=1e-3)
+    with pytest.raises(ValueError):
+        summarize_ms([])
+    calls = []
+    assert time_calls(calls.append, 4, warmup=2).shape == (4,) and calls[2:] == [0, 1, 2, 3]
+
+
+def test_report_collects_every_latency_and_writes_json_and_plot(tmp_path):
+    results = {
+        "machine": {"cores": 2, "device": "cpu"},
+        "benchmarks": {
+            "graph": {"topics": {"/hands": {"latency_p50_ms": 20.0, "latency_p95_ms": 30.0, "latency_p99_ms": 35.0},
+                                 "/idle": {"latency_p50_ms": None, "latency_p95_ms": None}},
+                      "nodes": {"source": {"latency_p50_ms": float("nan"), "latency_p95_ms": float("nan")}}},
+            "model": {"p50_ms": 5.0, "p95_ms": 6.0, "p99_ms": 7.0},
+        },
+    }
+    assert latency_rows(results["benchmarks"]) == [("graph/topics/hands", 20.0, 30.0, 35.0), ("model", 5.0, 6.0, 7.0)]
+    json_path, plot_path = write_report(results, tmp_path)
+    assert json.loads(json_path.read_text())["machine"]["cores"] == 2
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
