@@ -115,6 +115,14 @@ class ShardDataset(Dataset):
                 self._cached = (number, {name: data[name] for name in data.files})
         return self._cached[1]
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every field of every shard, stacked: (length, ...) arrays, for training in memory."""
+        parts: dict[str, list[np.ndarray]] = {}
+        for number in range(len(self.manifest["shards"])):
+            for name, array in self._shard(number).items():
+                parts.setdefault(name, []).append(array)
+        return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} outside 0..{self.length - 1}")

@@ -1,0 +1,25 @@
+import pytest
+
+from handperception.cli.main import main
+from handperception.models.checkpoint import load_checkpoint
+from handperception.train.hand import merge_config
+
+
+def test_train_hand_cli_writes_a_loadable_checkpoint_and_loss_plot(tmp_path):
+    out = tmp_path / "hand.pt"
+    code = main(["train", "hand", "--config", "config/train/hand_tiny.yaml",
+                 "--set", "data.crop_size=48", "--set", "data.labelled_3d=8", "--set", "data.labelled_2d_only=8",
+                 "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set", "train.steps=4", "--set", "train.batch_size=4",
+                 "--set", f"out={out}"])
+    assert code == 0
+    model, config = load_checkpoint(out, expected_model="hand_pose_net")
+    assert config["size"] == "tiny"
+    assert out.with_suffix(".loss.png").stat().st_size > 0
+    assert len(list((tmp_path / "cache").glob("hands_*/shard_*.npz"))) == 2  # labelled and 2D-only sets cached
+
+
+def test_config_typos_are_errors():
+    with pytest.raises(ValueError, match="unknown keys"):
+        merge_config({"train": {"step": 10}})
+    with pytest.raises(ValueError, match="unknown config section"):
+        merge_config({"trian": {}})
