@@ -1,0 +1,15 @@
+import json
+
+from handperception.cli.main import main
+
+
+def test_quick_claims_run_every_registered_claim_and_report(tmp_path):
+    assert main(["claims", "--quick", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "claims.json").read_text())
+    runs = {run["name"]: run for run in report}
+    claim = runs["biomechanical-2d-data"]
+    assert claim["status"] in ("held", "not held")
+    variants = claim["result"]["variants"]
+    assert set(variants) == {"3d_only", "plus_2d_no_constraints", "plus_2d_with_constraints"}
+    assert all(v["rr_mpjpe_mm"] > 0 and v["depth_error_mm"] > 0 for v in variants.values())
+    assert (tmp_path / "claims.md").read_text().count("biomechanical-2d-data") >= 1
