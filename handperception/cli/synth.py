@@ -1,17 +1,22 @@
-"""Generate synthetic hand data shards for a HANDS'19-style split, plus a contact sheet.
+"""Generate synthetic data shards (hands, eyes, objects, grasps) for a split, plus a contact sheet.
 
 Example: ``handperception synth --kind hands --n 10000 --split extrapolation:viewpoint --out data/``
 writes ``shard_XXXXX.npz`` files, ``manifest.json`` and ``contact_sheet.png`` into --out.
+``--kind grasps --split extrapolation:object --partition test`` grasps objects outside the
+training size range; eye patches have no split axes (only ``interpolation``; the partition picks
+a disjoint seed stream).
 """
 from __future__ import annotations
 
 import argparse
 
-KINDS = ("hands", "two_hands")
+# Rendered-hand kinds go through synth.dataset; the others through synth.item_shards.
+HAND_KINDS = ("hands", "two_hands")
+KINDS = HAND_KINDS + ("eyes", "objects", "grasps")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kind", choices=KINDS, default="hands", help="single-hand crops or two interacting hands")
+    parser.add_argument("--kind", choices=KINDS, default="hands", help="hand crops, two interacting hands, eye patches, objects, or hands grasping objects")
     parser.add_argument("--n", type=int, default=10_000, help="number of items")
     parser.add_argument("--split", default="interpolation", help="'interpolation' or 'extrapolation:<axis>'")
     parser.add_argument("--partition", choices=("train", "test"), default="train")
@@ -35,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
     if args.sheet < 1:
         raise ValueError(f"--sheet must be >= 1, got {args.sheet}")
     spec = load_split(args.split, args.ranges)
+    if args.kind not in HAND_KINDS:
+        from handperception.synth.item_shards import write_synth_items
+
+        paths, sheet = write_synth_items(args.kind, spec, args.partition, args.n, args.seed, args.out, args.shard_size, args.sheet)
+        print(f"wrote {args.n} {args.kind} items in {len(paths)} shard(s) and {sheet}")
+        return 0
     dataset = SynthHandDataset(spec, args.partition, args.kind, args.n, args.seed, args.size)
     paths = write_shards(dataset, args.out, args.shard_size)
     sheet = save_contact_sheet([dataset[i] for i in range(min(args.sheet, args.n))], Path(args.out) / "contact_sheet.png")
