@@ -1,0 +1,101 @@
+"""Save and load model checkpoints safely.
+
+Why this format: a checkpoint must rebuild its model without code from the file itself, so it
+stores the model's registered name and constructor config next to plain tensors, and is read
+with ``torch.load(weights_only=True)`` only (no pickled code runs). Every tensor is checked
+against a freshly built model, so a checkpoint from another size or version fails loudly,
+naming the keys, instead of silently half-loading.
+
+File: a dict {"format": "handperception", "model": name, "config": {...}, "state_dict": {...}}.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from handperception.models.pose2p5d import HandPoseNet
+
+FORMAT = "handperception"
+# Registered model name -> constructor taking the checkpoint's config as keyword arguments.
+MODEL_BUILDERS: dict[str, Callable[..., nn.Module]] = {"hand_pose_net": HandPoseNet}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is not in this format or does not fit the model."""
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, name: str, config: dict) -> Path:
+    """Write `model`'s state with its registered `name` and constructor `config`; returns path.
+
+    config holds plain values only (str, int, float, bool, lists, dicts), so the weights-only
+    loader can read it back.
+    """
+    if name not in MODEL_BUILDERS:
+        raise ValueError(f"unknown model name {name!r}; registered: {sorted(MODEL_BUILDERS)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+    torch.save({"format": FORMAT, "model": name, "config": dict(config), "state_dict": state}, path)
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The validated checkpoint dict (tensors on CPU); raises FileNotFoundError or CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for foreign or corrupt files
+        raise CheckpointError(f"{path} is not a readable weights-only checkpoint: {error}") from error
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"{path} is not a {FORMAT!r} checkpoint (format: {found!r})")
+    for key, kind in (("model", str), ("config", dict), ("state_dict", dict)):
+        if not isinstance(data.get(key), kind):
+            raise CheckpointError(f"{path}: field {key!r} missing or not a {kind.__name__}")
+    return data
+
+
+def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Raise CheckpointError naming every missing, unexpected and mis-shaped key."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    misshaped = [
+        f"{key}: {tuple(state[key].shape)} in file, {tuple(expected[key].shape)} in model"
+        for key in sorted(set(expected) & set(state))
+        if tuple(state[key].shape) != tuple(expected[key].shape)
+    ]
+    problems = [
+        f"{label} ({len(items)}): {', '.join(items)}"
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped))
+        if items
+    ]
+    if problems:
+        raise CheckpointError(f"{source} does not fit the model: " + "; ".join(problems))
+
+
+def load_checkpoint(
+    path: str | Path, expected_model: str | None = None, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
+    """Rebuild the model a checkpoint names, load its weights; returns (model in eval mode, config).
+
+    expected_model: raise CheckpointError unless the file holds this registered model.
+    """
+    data = read_checkpoint(path)
+    name = data["model"]
+    if expected_model is not None and name != expected_model:
+        raise CheckpointError(f"{path} holds model {name!r}, expected {expected_model!r}")
+    if name not in MODEL_BUILDERS:
+        raise CheckpointError(f"{path} holds unknown model {name!r}; registered: {sorted(MODEL_BUILDERS)}")
+    try:
+        model = MODEL_BUILDERS[name](**data["config"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: config {data['config']} does not build {name!r}: {error}") from error
+    check_state_dict(model, data["state_dict"], str(path))
+    model.load_state_dict(data["state_dict"])
+    return model.to(map_location).eval(), data["config"]

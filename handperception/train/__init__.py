@@ -1,0 +1,1 @@
+"""Training loops (functions, no CLI) for the project's networks."""
