@@ -10,9 +10,11 @@ FRAMES ?= 90
 
 setup: $(VENV)/.ready
 
-$(VENV)/.deps: requirements.txt requirements-interfaces.txt constraints.txt
+$(VENV)/.deps: requirements.txt requirements-interfaces.txt requirements-mediapipe.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-interfaces.txt -c constraints.txt
+	# the MediaPipe peer backend, without its clashing opencv-contrib/jax deps (see the file)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-mediapipe.txt
 	@touch $@
 
 $(VENV)/.msgs: $(VENV)/.deps $(wildcard handperception_msgs/*.* handperception_msgs/msg/* handperception_msgs/srv/*)

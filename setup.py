@@ -14,6 +14,7 @@ NODES = {
     "camera_source": "handperception.ros.nodes.camera_source:main",
     "annotator": "handperception.ros.nodes.annotator:main",
     "bag_recorder": "handperception.ros.nodes.bag_recorder:main",
+    "hand_pose": "handperception.ros.nodes.hand_pose:main",
 }
 
 setup(
@@ -25,6 +26,9 @@ setup(
         ("share/" + PACKAGE, ["package.xml"]),
         ("share/" + PACKAGE + "/launch", glob("launch/*.launch.py")),
         ("share/" + PACKAGE + "/config", glob("config/*.yaml") + glob("config/*.xml")),
+        ("share/" + PACKAGE + "/config/train", glob("config/train/*.yaml")),
+        ("share/" + PACKAGE + "/config/splits", glob("config/splits/*.yaml")),
+        ("share/" + PACKAGE + "/checkpoints", glob("checkpoints/*.pt") + glob("checkpoints/*.md")),
     ],
     install_requires=["numpy", "opencv-python-headless", "PyYAML", "torch", "tqdm"],
     zip_safe=True,

@@ -27,7 +27,7 @@ def read_bag(path: Path) -> dict[str, list]:
 
 
 def test_config_names_known_nodes(tmp_path):
-    assert graph_nodes(DEMO) == ["camera_source", "annotator", "bag_recorder"]
+    assert graph_nodes(DEMO) == ["camera_source", "hand_pose", "annotator", "bag_recorder"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("teleporter:\n  ros__parameters: {}\n")
     with pytest.raises(ValueError, match="unknown node"):

@@ -91,3 +91,14 @@ def _inter_process_image_latency(frames: int, width: int, height: int) -> dict:
         executor.shutdown()
         monitor.node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def bench_node(
+    node_config: str | Path, frames: int, width: int = 640, height: int = 480, scene: str = "synthetic:hands",
+    overrides: dict | None = None,
+) -> dict:
+    """One node's config fed by the synthetic camera at 30 Hz: its outputs' end-to-end latency."""
+    data = yaml.safe_load(Path(node_config).read_text())
+    data["camera_source"] = {"ros__parameters": {"source": scene, "fps": 30.0, "width": width, "height": height}}
+    with tempfile.TemporaryDirectory() as directory:
+        return bench_graph(_write_yaml(data, directory), frames, overrides)

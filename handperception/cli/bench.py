@@ -20,15 +20,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _suites(args):
     """name -> zero-argument callable returning that suite's results."""
-    from handperception.bench.graph import bench_graph, bench_image_transport
+    from handperception.bench.graph import bench_graph, bench_image_transport, bench_node
+    from handperception.bench.models import bench_models
     from handperception.ros.runner import package_config_dir
     from handperception.synth.benchmark import benchmark_renderer
+    from handperception.synth.grasps import benchmark_grasps
 
     frames = 60 if args.quick else args.frames
+    repeats = 10 if args.quick else 100
+    device = args.resolved_device
+    hand_pose_overrides = {"hand_pose": {"device": device}}
     return {
+        "hand_pose_node": lambda: bench_node(package_config_dir() / "hand_pose.yaml", frames, overrides=hand_pose_overrides),
+        "hand_pose_node_mediapipe": lambda: bench_node(
+            package_config_dir() / "hand_pose.yaml", frames, overrides={"hand_pose": {"backend": "mediapipe"}}),
+        "models": lambda: bench_models(device, repeats),
         "transport": lambda: bench_image_transport(frames),
-        "demo_graph": lambda: bench_graph(package_config_dir() / "demo.yaml", frames),
-        "synth_renderer": lambda: benchmark_renderer(10 if args.quick else 100),
+        "demo_graph": lambda: bench_graph(package_config_dir() / "demo.yaml", frames, hand_pose_overrides),
+        "synth_renderer": lambda: benchmark_renderer(repeats),
+        "synth_grasps": lambda: benchmark_grasps(5 if args.quick else 40),
     }
 
 
@@ -37,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from handperception.runtime.device import resolve_device
 
     device = resolve_device(args.device)
+    args.resolved_device = device
     suites = _suites(args)
     unknown = set(args.only or []) - set(suites)
     if unknown:

@@ -60,3 +60,48 @@ def evaluate_hand_pose(
         )
         report.add(SplitResult(split, **scores))
     return report
+
+
+def _hand_crops(sample: dict, crop_size: int):
+    """One crop per labelled hand of a real-dataset sample, around its ground-truth 2D box
+    (the dataset protocols evaluate pose given the hand's location)."""
+    from handperception.geometry.camera import PinholeCamera
+    from handperception.pipeline.crops import box_from_keypoints, crop_and_resize
+
+    rgb = sample["rgb"]
+    camera = PinholeCamera.from_matrix(sample["K"], rgb.shape[1], rgb.shape[0])
+    valid = sample.get("hand_valid", np.ones(len(sample["keypoints_3d"]), bool))
+    for hand in np.flatnonzero(valid):
+        crop, crop_camera = crop_and_resize(rgb, camera, box_from_keypoints(sample["keypoints_2d"][hand]), crop_size)
+        yield crop, crop_camera, sample["keypoints_3d"][hand], sample["visibility"][hand]
+
+
+def evaluate_hand_pose_dataset(
+    predict: Predictor, model_name: str, dataset, name: str, max_samples: int = 1000, crop_size: int = 96,
+    batch_size: int = 32, progress: bool = True,
+) -> EvaluationReport:
+    """Score ``predict`` on a real dataset (handperception.data common format), 3D metrics only."""
+    predictions, truth, masks, batch = [], [], [], []
+
+    def flush():
+        crops, cameras, joints, visible = zip(*batch)
+        predicted, _ = predict(np.stack(crops), np.stack([camera.matrix for camera in cameras]))
+        predictions.append(np.asarray(predicted))
+        truth.append(np.stack(joints))
+        masks.append(np.stack(visible))
+        batch.clear()
+
+    count = min(len(dataset), max_samples)
+    for index in tqdm(range(count), desc=f"evaluating {name}", unit="sample", disable=not progress):
+        for hand in _hand_crops(dataset[index], crop_size):
+            batch.append(hand)
+            if len(batch) == batch_size:
+                flush()
+    if batch:
+        flush()
+    if not predictions:
+        raise ValueError(f"{name}: no labelled hands in the first {count} samples")
+    report = EvaluationReport(model=model_name, metadata={"dataset": name, "samples": count, "crop_size": crop_size})
+    scores = evaluate_keypoints(np.concatenate(predictions), np.concatenate(truth), mask=np.concatenate(masks))
+    report.add(SplitResult(name, **scores))
+    return report

@@ -27,18 +27,19 @@ class CheckpointError(ValueError):
     """A checkpoint file that is not in this format or does not fit the model."""
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, name: str, config: dict) -> Path:
+def save_checkpoint(path: str | Path, model: nn.Module, name: str, config: dict, meta: dict | None = None) -> Path:
     """Write `model`'s state with its registered `name` and constructor `config`; returns path.
 
-    config holds plain values only (str, int, float, bool, lists, dicts), so the weights-only
-    loader can read it back.
+    config and meta hold plain values only (str, int, float, bool, lists, dicts), so the
+    weights-only loader can read them back. meta records how the model was trained and what
+    inference needs beyond the constructor (e.g. the crop size), see ``read_checkpoint``.
     """
     if name not in MODEL_BUILDERS:
         raise ValueError(f"unknown model name {name!r}; registered: {sorted(MODEL_BUILDERS)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    torch.save({"format": FORMAT, "model": name, "config": dict(config), "state_dict": state}, path)
+    torch.save({"format": FORMAT, "model": name, "config": dict(config), "meta": dict(meta or {}), "state_dict": state}, path)
     return path
 
 

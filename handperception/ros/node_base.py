@@ -8,6 +8,7 @@ and a callback that fails logs its cause, counts a drop and leaves the node runn
 """
 from __future__ import annotations
 
+import threading
 import traceback
 from typing import Any
 
@@ -155,8 +156,11 @@ class ImageNode(HandperceptionNode):
     """A node that consumes a camera: image + camera_info paired by stamp.
 
     Subclasses implement ``on_frame(image, camera_info)`` (camera_info is None when
-    ``use_camera_info`` is false); it runs guarded, and its latency (now - image stamp) is
-    recorded after it returns, unless it returned False (nothing published).
+    ``use_camera_info`` is false); it runs guarded on the node's own worker thread, and its
+    latency (now - image stamp) is recorded after it returns, unless it returned False (nothing
+    published). The worker always takes the newest paired frame: a frame replaced by a newer one
+    before the worker got to it is counted as ``superseded`` (the node is slower than the
+    camera) instead of queueing, so latency never grows with a backlog.
     """
 
     def __init_subclass__(cls, **kwargs: Any):
@@ -180,8 +184,15 @@ class ImageNode(HandperceptionNode):
         self._subscriptions_active: list = []
         self._camera_info_seen = False
         self._sync = ApproximateTimeSynchronizer(2, 5, int(self.sync_slop * 1e9), self._frame, self._on_unpaired)
+        self._pending: tuple[Image, CameraInfo | None] | None = None
+        self._pending_changed = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._worker_stop = False
 
     def activate(self) -> None:
+        self._worker_stop = False
+        self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}-frames", daemon=True)
+        self._worker.start()
         qos = image_qos(self.image_reliability)
         self._subscriptions_active.append(self.create_subscription(Image, self.image_topic, self._on_image, qos))
         if self.use_camera_info:
@@ -193,6 +204,20 @@ class ImageNode(HandperceptionNode):
         for subscription in self._subscriptions_active:
             self.destroy_subscription(subscription)
         self._subscriptions_active.clear()
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        with self._pending_changed:
+            self._worker_stop = True
+            self._pending = None
+            self._pending_changed.notify_all()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(timeout=10.0)
+        self._worker = None
+
+    def destroy_node(self):
+        self._stop_worker()
+        return super().destroy_node()
 
     def _on_image(self, image: Image) -> None:
         if self.use_camera_info:
@@ -214,6 +239,21 @@ class ImageNode(HandperceptionNode):
         self._sync.add(1, stamp_to_ns(info.header.stamp), info)
 
     def _frame(self, image: Image, info: CameraInfo | None) -> None:
-        result = self.guarded(self.on_frame, image, info)
-        if result is not FAILED and result is not False:
-            self.stats.record(self.latency_since(image.header))
+        with self._pending_changed:
+            if self._pending is not None:
+                self.stats.drop("superseded")
+            self._pending = (image, info)
+            self._pending_changed.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._pending_changed:
+                while self._pending is None and not self._worker_stop:
+                    self._pending_changed.wait()
+                if self._worker_stop:
+                    return
+                image, info = self._pending
+                self._pending = None
+            result = self.guarded(self.on_frame, image, info)
+            if result is not FAILED and result is not False:
+                self.stats.record(self.latency_since(image.header))

@@ -22,6 +22,7 @@ NODE_KINDS: dict[str, str] = {
     "camera_source": "handperception.ros.nodes.camera_source:CameraSourceNode",
     "annotator": "handperception.ros.nodes.annotator:AnnotatorNode",
     "bag_recorder": "handperception.ros.nodes.bag_recorder:BagRecorderNode",
+    "hand_pose": "handperception.ros.nodes.hand_pose:HandPoseNode",
 }
 SHARED_KEY = "/**"
 _IGNORED_TOPICS = {"/rosout", "/parameter_events", "/diagnostics"}
@@ -29,8 +30,9 @@ _IGNORED_TOPICS = {"/rosout", "/parameter_events", "/diagnostics"}
 
 def package_config_dir() -> Path:
     """config/ of the source tree, or share/handperception/config of an install."""
-    source_tree = Path(__file__).resolve().parents[2] / "config"
-    return source_tree if source_tree.is_dir() else Path(sys.prefix) / "share" / "handperception" / "config"
+    from handperception.runtime.paths import package_root
+
+    return package_root() / "config"
 
 
 def graph_nodes(config_path: str | Path) -> list[str]:

@@ -64,6 +64,7 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
     model = HandPoseNet(**config["model"])
     history = train_pose(model, _loader(labelled, train["batch_size"], data["seed"]), loader_2d, train["steps"],
                          train["lr"], device, train["biomech"], progress)
-    checkpoint = save_checkpoint(config["out"], model, "hand_pose_net", config["model"])
+    meta = {"crop_size": data["crop_size"], "data": data, "train": train, "final_loss": history[-1]["total"]}
+    checkpoint = save_checkpoint(config["out"], model, "hand_pose_net", config["model"], meta)
     plot_history(history, Path(config["out"]).with_suffix(".loss.png"))
     return {"checkpoint": checkpoint, "history": history, "config": config, "model": model}

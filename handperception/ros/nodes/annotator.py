@@ -31,7 +31,7 @@ class AnnotatorNode(ImageNode):
         self.video_fps = self.declare("video_fps", 30.0, "frame rate written into the video")
         self.publish_image = self.declare("publish_image", True, "publish annotated frames on ~/image")
         self.result_wait = self.declare("result_wait", 0.3, "seconds of stamps to wait for results of a frame")
-        self._pending: collections.deque = collections.deque(maxlen=120)
+        self._awaiting_results: collections.deque = collections.deque(maxlen=120)
         self._results: dict[int, dict[str, list]] = collections.defaultdict(dict)
         self._camera: PinholeCamera | None = None
         self._writer = None
@@ -67,16 +67,16 @@ class AnnotatorNode(ImageNode):
             self._camera = PinholeCamera.from_camera_info(camera_info)
         stamp = stamp_to_ns(image.header.stamp)
         with self._lock:
-            self._pending.append((stamp, image.header, rgb))
+            self._awaiting_results.append((stamp, image.header, rgb))
         self._flush(older_than=stamp - int(self.result_wait * 1e9))
         return True
 
     def _flush(self, older_than: int | None = None) -> None:
         while True:
             with self._lock:
-                if not self._pending or (older_than is not None and self._pending[0][0] > older_than):
+                if not self._awaiting_results or (older_than is not None and self._awaiting_results[0][0] > older_than):
                     return
-                stamp, header, rgb = self._pending.popleft()
+                stamp, header, rgb = self._awaiting_results.popleft()
                 results = self._results.pop(stamp, {})
                 for old in [s for s in self._results if s < stamp]:
                     del self._results[old]

@@ -1,0 +1,1 @@
+"""Per-frame perception pipeline: crop boxes, crop cameras and hand tracks between detector and pose net."""

@@ -1,0 +1,121 @@
+"""Frame -> every visible hand's 21 metric 3D joints: detect or track, crop, 2.5D net, lift, smooth.
+
+Why tracking: the detector runs on the whole frame and costs more than the pose net on a crop,
+so hands are followed by cropping around their previous keypoints and the detector only runs
+when a hand is uncertain or lost, or every few frames to find new hands. Pure (no ROS): the
+node is a thin shell over ``HandPosePipeline.process``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handperception.geometry.camera import PinholeCamera
+from handperception.pipeline.crops import CropBox, HandTracker, crop_and_resize, crop_to_frame
+from handperception.pipeline.pose_estimator import CropPoseEstimator
+from handperception.results import HandEstimate
+from handperception.runtime.smoothing import OneEuroFilter
+
+_OTHER_SIDE = {"left": "right", "right": "left"}
+
+
+@dataclass
+class HandPoseConfig:
+    """crop_size: pose-net input side, pixels (the size it was trained at).
+    detection_threshold: detector score to accept a hand; max_hands: per frame.
+    tracking_confidence: mean joint confidence to keep cropping from the last keypoints.
+    detection_interval: frames between detector runs while every hand is tracked.
+    min_hand_confidence: mean joint confidence to publish a hand at all.
+    mirrored: the image is mirrored (selfie view): swap left and right.
+    smoothing, min_cutoff (Hz), beta: one-euro filter on the joints (beta in 1/m for 3D)."""
+
+    crop_size: int = 96
+    detection_threshold: float = 0.4
+    max_hands: int = 2
+    tracking_confidence: float = 0.5
+    detection_interval: int = 10
+    min_hand_confidence: float = 0.2
+    mirrored: bool = False
+    smoothing: bool = True
+    min_cutoff: float = 1.5
+    beta: float = 20.0
+
+
+@dataclass
+class FrameResult:
+    hands: list[HandEstimate]
+    drops: list[str] = field(default_factory=list)  # reasons of hands found but not published
+    detector_ran: bool = False
+
+
+class HandPosePipeline:
+    def __init__(self, estimator: CropPoseEstimator, detector, config: HandPoseConfig | None = None):
+        """``detector`` has ``detect(frames, score_threshold, max_hands) -> [[Detection]]``."""
+        self.estimator, self.detector = estimator, detector
+        self.config = config or HandPoseConfig()
+        self.tracker = HandTracker(
+            confidence_threshold=self.config.tracking_confidence, detection_interval=self.config.detection_interval
+        )
+        self._filters: dict[int, tuple[OneEuroFilter, OneEuroFilter]] = {}
+
+    def reset(self) -> None:
+        """Forget every track (e.g. after a camera switch)."""
+        self.tracker = HandTracker(self.tracker.confidence_threshold, detection_interval=self.tracker.detection_interval)
+        self._filters.clear()
+
+    def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
+        """rgb (H, W, 3) uint8 seen by ``camera``; time_s the frame's stamp, seconds."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+        height, width = rgb.shape[:2]
+        plan = self.tracker.plan(width, height)
+        crops = dict(plan.crops)
+        if plan.needs_detection:
+            detections = self.detector.detect([rgb], self.config.detection_threshold, self.config.max_hands)[0]
+            crops.update(self.tracker.match(detections))
+        result = FrameResult(hands=[], detector_ran=plan.needs_detection)
+        if crops:
+            result.hands, result.drops = self._estimate(rgb, camera, crops, time_s)
+        live = {track.track_id for track in self.tracker.end_frame()}
+        for stale in set(self._filters) - live:
+            del self._filters[stale]
+        return result
+
+    def _estimate(self, rgb, camera, crops: dict[int, CropBox], time_s: float) -> tuple[list[HandEstimate], list[str]]:
+        size = self.config.crop_size
+        ids = list(crops)
+        cut = [crop_and_resize(rgb, camera, crops[i], size) for i in ids]
+        poses = self.estimator(np.stack([c[0] for c in cut]), np.stack([c[1].matrix for c in cut]))
+        hands, drops = [], []
+        for row, track_id in enumerate(ids):
+            joints_3d = poses.joints_3d[row]
+            joints_2d = crop_to_frame(poses.uv[row], crops[track_id], size)
+            confidence = np.clip(poses.confidence[row], 0.0, 1.0)
+            if not (np.all(np.isfinite(joints_3d)) and np.all(np.isfinite(joints_2d)) and np.all(np.isfinite(confidence))):
+                drops.append("non_finite_output")
+                continue
+            p_left = float(poses.left_probability[row])
+            side = "left" if p_left > 0.5 else "right"
+            self.tracker.update(track_id, joints_2d, float(confidence.mean()), side)
+            if confidence.mean() < self.config.min_hand_confidence:
+                drops.append("low_confidence")
+                continue
+            if self.config.smoothing:
+                joints_3d, joints_2d = self._smooth(track_id, joints_3d, joints_2d, time_s)
+            box = crops[track_id]
+            hands.append(HandEstimate(
+                joints_3d=joints_3d, joints_2d=joints_2d, joint_confidence=confidence,
+                handedness=_OTHER_SIDE[side] if self.config.mirrored else side,
+                handedness_score=max(p_left, 1.0 - p_left), score=float(confidence.mean()), track_id=track_id,
+                roi=(box.x0, box.y0, box.side, box.side),
+            ))
+        return hands, drops
+
+    def _smooth(self, track_id: int, joints_3d: np.ndarray, joints_2d: np.ndarray, time_s: float):
+        if track_id not in self._filters:
+            c = self.config
+            # 2D in pixels moves ~1000x more per second than 3D in metres: scale beta to match.
+            self._filters[track_id] = (OneEuroFilter(c.min_cutoff, c.beta), OneEuroFilter(c.min_cutoff, c.beta / 1000.0))
+        filter_3d, filter_2d = self._filters[track_id]
+        return filter_3d(joints_3d, time_s), filter_2d(joints_2d, time_s)

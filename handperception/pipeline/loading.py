@@ -1,0 +1,44 @@
+"""Building the pipelines from checkpoints, with errors that say what to do."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
+from handperception.runtime.paths import package_root, resolve_package_path
+
+
+def _require(path: str, what: str, how: str) -> Path:
+    checkpoint = resolve_package_path(path)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{what} checkpoint {path} does not exist (looked in . and {package_root()}); {how}")
+    return checkpoint
+
+
+BACKENDS = ("native", "mediapipe")
+
+
+def load_hand_pose_pipeline(
+    pose_checkpoint: str, detector_checkpoint: str, config: HandPoseConfig, device: str = "cpu",
+    bone_length_m: float | None = None, backend: str = "native",
+) -> HandPosePipeline:
+    """Weights-only loading; a missing or mismatched checkpoint raises before any frame is taken.
+
+    backend "mediapipe" runs MediaPipe Hands (a pretrained peer from its wheel) instead of the
+    project's networks; the checkpoints are then not used.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got '{backend}'")
+    if backend == "mediapipe":
+        from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
+
+        return MediaPipeHandPipeline(config, model_complexity=0)
+    from handperception.models import registry  # noqa: F401  (registers every model)
+    from handperception.models.checkpoint import load_checkpoint
+    from handperception.pipeline.pose_estimator import CropPoseEstimator
+
+    pose_path = _require(pose_checkpoint, "hand pose", "train one with `handperception train hand --config config/train/hand_tiny.yaml`")
+    detector_path = _require(detector_checkpoint, "hand detector", "train one with `handperception train detector`")
+    pose_model, _ = load_checkpoint(pose_path, expected_model="hand_pose_net", map_location=device)
+    detector, _ = load_checkpoint(detector_path, expected_model="hand_detector", map_location=device)
+    estimator = CropPoseEstimator(pose_model, device) if bone_length_m is None else CropPoseEstimator(pose_model, device, bone_length_m)
+    return HandPosePipeline(estimator, detector, config)

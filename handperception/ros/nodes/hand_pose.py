@@ -1,0 +1,98 @@
+"""hand_pose: every visible hand's 21 joints in metres (camera frame), handedness, confidence and
+wrist pose from an RGB camera, with rviz markers. A thin shell over HandPosePipeline."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+from handperception_msgs.msg import HandArray
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import MarkerArray
+
+from handperception.geometry.camera import PinholeCamera
+from handperception.msgconv.images import image_to_rgb8, numpy_to_image
+from handperception.msgconv.markers import hand_markers
+from handperception.msgconv.results import hands_to_msg
+from handperception.ros.entry import run_single_node
+from handperception.ros.node_base import ImageNode, InputRejected
+from handperception.ros.qos import results_qos
+from handperception.ros.stamps import stamp_to_ns
+
+_PIPELINE_PARAMETERS = {
+    "crop_size": "pose-net input side in pixels (the size it was trained at)",
+    "detection_threshold": "detector score to accept a hand, [0, 1]",
+    "max_hands": "most hands per frame",
+    "tracking_confidence": "mean joint confidence to keep tracking a hand from its last keypoints",
+    "detection_interval": "frames between detector runs while every hand is tracked",
+    "min_hand_confidence": "mean joint confidence to publish a hand",
+    "mirrored": "the image is mirrored (selfie camera): swap left and right",
+    "smoothing": "one-euro filter on the joints against jitter",
+    "min_cutoff": "one-euro minimum cutoff, Hz (lower: smoother at rest)",
+    "beta": "one-euro speed coefficient (higher: less lag in fast motion)",
+}
+
+
+class HandPoseNode(ImageNode):
+    def __init__(self, **kwargs):
+        super().__init__("hand_pose", **kwargs)
+        from handperception.pipeline.hand_pose import HandPoseConfig
+
+        defaults = HandPoseConfig()
+        self.pipeline_config = HandPoseConfig(**{
+            f.name: self.declare(f.name, getattr(defaults, f.name), _PIPELINE_PARAMETERS[f.name])
+            for f in fields(HandPoseConfig)
+        })
+        self.backend = self.declare("backend", "native", "native (this project's networks) | mediapipe (MediaPipe Hands)")
+        self.device = self.declare("device", "auto", "auto | cpu | cuda | cuda:N")
+        self.torch_threads = self.declare("torch_threads", 0, "CPU threads for torch (0: torch's default)")
+        self.pose_checkpoint = self.declare("pose_checkpoint", "checkpoints/hand_tiny.pt", "HandPoseNet checkpoint (relative: from . or the package)")
+        self.detector_checkpoint = self.declare(
+            "detector_checkpoint", "checkpoints/detector_tiny.pt", "HandDetector checkpoint (relative: from . or the package)")
+        self.bone_length = self.declare(
+            "bone_length", 0.0, "wrist-to-middle-MCP length of the user's hand, metres (0: the mean hand)")
+        self.hands_topic = self.declare("hands_topic", "/hands", "output HandArray topic")
+        self.publish_markers = self.declare("publish_markers", True, "publish rviz markers on ~/markers")
+        self.publish_debug_image = self.declare("publish_debug_image", False, "publish the frame with skeletons on ~/debug_image")
+        self.pipeline = None
+
+    def configure(self) -> None:
+        from handperception.pipeline.loading import load_hand_pose_pipeline
+        from handperception.runtime.device import resolve_device
+
+        device = resolve_device(self.device)
+        if self.torch_threads > 0:
+            import torch
+
+            torch.set_num_threads(self.torch_threads)
+        self.pipeline = load_hand_pose_pipeline(self.pose_checkpoint, self.detector_checkpoint, self.pipeline_config,
+                                                device, self.bone_length or None, self.backend)
+        self._hands_pub = self.create_lifecycle_publisher(HandArray, self.hands_topic, results_qos())
+        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", results_qos())
+        self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", results_qos(2))
+        source = "MediaPipe Hands" if self.backend == "mediapipe" else f"{self.pose_checkpoint}, {self.detector_checkpoint}"
+        self.get_logger().info(f"hand pose ({self.backend}) ready on {device}: {source}")
+
+    def cleanup(self) -> None:
+        self.pipeline = None
+
+    def on_frame(self, image: Image, camera_info: CameraInfo | None) -> None:
+        rgb = image_to_rgb8(image)
+        camera = PinholeCamera.from_camera_info(camera_info)
+        if (camera.width, camera.height) != (rgb.shape[1], rgb.shape[0]):
+            raise InputRejected("camera_info_mismatch", f"CameraInfo is {camera.width}x{camera.height} but the image is "
+                                                        f"{rgb.shape[1]}x{rgb.shape[0]}")
+        result = self.pipeline.process(rgb, camera, stamp_to_ns(image.header.stamp) * 1e-9)
+        for reason in result.drops:
+            self.stats.drop(reason)
+        self._hands_pub.publish(hands_to_msg(result.hands, image.header))
+        if self.publish_markers:
+            self._markers_pub.publish(hand_markers(result.hands, image.header))
+        if self.publish_debug_image:
+            from handperception.viz.overlay import draw_hands
+
+            canvas = rgb.copy()
+            draw_hands(canvas, result.hands)
+            self._debug_pub.publish(numpy_to_image(canvas, "rgb8", image.header))
+
+
+def main(argv=None) -> int:
+    return run_single_node(HandPoseNode, argv)

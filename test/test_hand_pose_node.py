@@ -1,0 +1,125 @@
+"""The hand_pose node: HandArray per frame with the source header, markers, drops instead of crashes."""
+import numpy as np
+import pytest
+from handperception_msgs.msg import HandArray
+from lifecycle_msgs.msg import State
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import Marker, MarkerArray
+
+from handperception.geometry.camera import PinholeCamera
+from handperception.models.checkpoint import save_checkpoint
+from handperception.models.detector import HandDetector
+from handperception.models.pose2p5d import HandPoseNet
+from handperception.msgconv.camera_info import camera_info_msg
+from handperception.msgconv.images import numpy_to_image
+from handperception.ros.nodes.hand_pose import HandPoseNode
+from handperception.ros.qos import image_qos, results_qos
+from handperception.sources.synthetic_hands import SyntheticHandsSource
+from rclpy.parameter import Parameter
+from rosutil import RosHarness, wait_for
+from std_msgs.msg import Header
+
+CAMERA = PinholeCamera.from_fov(160, 120, 60.0)
+
+
+@pytest.fixture(scope="module")
+def untrained_checkpoints(tmp_path_factory):
+    """Random weights: enough to run every step of the pipeline (threshold 0 forces detections)."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    pose = save_checkpoint(folder / "pose.pt", HandPoseNet("tiny"), "hand_pose_net", {"size": "tiny"})
+    detector = save_checkpoint(folder / "detector.pt", HandDetector("tiny"), "hand_detector", {"size": "tiny"})
+    return str(pose), str(detector)
+
+
+def _graph(pose, detector, **parameters):
+    ros = RosHarness()
+    overrides = [Parameter("pose_checkpoint", value=pose), Parameter("detector_checkpoint", value=detector),
+                 Parameter("crop_size", value=64), Parameter("detection_threshold", value=0.0),
+                 Parameter("min_hand_confidence", value=0.0)]
+    overrides += [Parameter(name, value=value) for name, value in parameters.items()]
+    node = ros.add(HandPoseNode(context=ros.context, parameter_overrides=overrides))
+    probe = ros.add(Node("probe", context=ros.context))
+    hands, markers = [], []
+    probe.create_subscription(HandArray, "/hands", hands.append, results_qos())
+    probe.create_subscription(MarkerArray, "/hand_pose/markers", markers.append, results_qos())
+    images = probe.create_publisher(Image, "/camera/image_raw", image_qos("reliable"))
+    infos = probe.create_publisher(CameraInfo, "/camera/camera_info", results_qos())
+    return ros, node, images, infos, hands, markers
+
+
+def _publish(images, infos, rgb, sec, camera=CAMERA, encoding="rgb8"):
+    header = Header(frame_id="camera_optical_frame")
+    header.stamp.sec = sec
+    infos.publish(camera_info_msg(camera, header))
+    message = numpy_to_image(rgb, "rgb8", header)
+    message.encoding = encoding
+    images.publish(message)
+
+
+def test_frames_give_hand_arrays_with_the_source_header_and_markers(untrained_checkpoints):
+    ros, node, images, infos, hands, markers = _graph(*untrained_checkpoints)
+    try:
+        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 20)
+        source = SyntheticHandsSource(CAMERA, seed=0)
+        for sec in range(1, 4):
+            _publish(images, infos, source.frame(sec).rgb, sec)
+            assert wait_for(lambda: len(hands) >= sec - 1 and any(h.header.stamp.sec == sec for h in hands), 20)
+        received = [h for h in hands if h.header.stamp.sec == 3][0]
+        assert received.header.frame_id == "camera_optical_frame"
+        assert 1 <= len(received.hands) <= 2
+        for hand in received.hands:
+            joints = np.array([[p.x, p.y, p.z] for p in hand.joints])
+            assert np.all(np.isfinite(joints)) and np.all(joints[:, 2] > 0)
+        assert wait_for(lambda: markers)
+        assert markers[-1].markers[0].action == Marker.DELETEALL
+    finally:
+        ros.close()
+
+
+def test_bad_frames_are_dropped_and_counted(untrained_checkpoints):
+    ros, node, images, infos, hands, _ = _graph(*untrained_checkpoints)
+    try:
+        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 20)
+        frame = np.zeros((120, 160, 3), np.uint8)
+        assert wait_for(lambda: _publish(images, infos, frame, 1, encoding="yuv422") or node.stats.snapshot().drops.get("bad_image"))
+        wrong_size = PinholeCamera.from_fov(320, 240, 60.0)
+        assert wait_for(lambda: _publish(images, infos, frame, 2, camera=wrong_size)
+                        or node.stats.snapshot().drops.get("camera_info_mismatch"))
+        _publish(images, infos, frame, 3)
+        assert wait_for(lambda: any(h.header.stamp.sec == 3 for h in hands), 20)
+        assert not any(h.header.stamp.sec in (1, 2) for h in hands)
+    finally:
+        ros.close()
+
+
+def test_missing_checkpoint_fails_configure_but_the_node_lives(tmp_path, untrained_checkpoints):
+    ros, node, images, *_ = _graph(str(tmp_path / "missing.pt"), untrained_checkpoints[1])
+    try:
+        assert wait_for(lambda: node._state_machine.current_state[0] == State.PRIMARY_STATE_UNCONFIGURED, 5)
+        assert not node.is_active and images.get_subscription_count() == 0
+        node.set_parameters([Parameter("pose_checkpoint", value=untrained_checkpoints[0])])
+        node.pose_checkpoint = untrained_checkpoints[0]
+        node.trigger_configure()
+        node.trigger_activate()
+        assert node.is_active
+    finally:
+        ros.close()
+
+
+def test_mediapipe_backend_finds_the_rendered_right_hand():
+    pytest.importorskip("mediapipe")
+    camera = PinholeCamera.from_fov(640, 480, 60.0)
+    ros, node, images, infos, hands, _ = _graph("unused.pt", "unused.pt", backend="mediapipe", min_hand_confidence=0.2,
+                                                detection_threshold=0.3)
+    try:
+        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 30)
+        frame = SyntheticHandsSource(camera, seed=0).frame(3)  # a frame MediaPipe's lite model detects
+        _publish(images, infos, frame.rgb, 7, camera=camera)
+        assert wait_for(lambda: hands, 30)
+        (hand,) = hands[0].hands
+        assert hand.handedness == hand.RIGHT  # a non-mirrored camera: MediaPipe's own label would say Left
+        wrist = np.array([hand.joints[0].x, hand.joints[0].y, hand.joints[0].z])
+        assert np.linalg.norm(wrist - frame.keypoints_3d[0, 0]) < 0.1
+    finally:
+        ros.close()
