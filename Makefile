@@ -35,6 +35,9 @@ test: setup
 bench: setup
 	$(VENV)/bin/handperception bench --out bench
 
+claims: setup
+	$(VENV)/bin/handperception claims --out out/claims
+
 clean:
 	rm -rf $(BUILD) out .pytest_cache
 

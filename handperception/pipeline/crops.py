@@ -216,12 +216,14 @@ class HandTracker:
         duplicate_iou: float = 0.6,
         min_side: int = MIN_CROP_SIDE,
     ) -> None:
-        for name, value in (("confidence_threshold", confidence_threshold), ("iou_threshold", iou_threshold), ("duplicate_iou", duplicate_iou)):
+        fractions = {"confidence_threshold": confidence_threshold, "iou_threshold": iou_threshold, "duplicate_iou": duplicate_iou}
+        for name, value in fractions.items():
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         if max_missed < 0 or detection_interval < 1 or min_side < 1:
             raise ValueError(
-                f"need max_missed >= 0, detection_interval >= 1, min_side >= 1; got {max_missed}, {detection_interval}, {min_side}"
+                "need max_missed >= 0, detection_interval >= 1, min_side >= 1; "
+                f"got {max_missed}, {detection_interval}, {min_side}"
             )
         self.confidence_threshold, self.iou_threshold = confidence_threshold, iou_threshold
         self.max_missed, self.detection_interval = max_missed, detection_interval

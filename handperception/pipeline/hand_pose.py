@@ -15,7 +15,7 @@ from handperception.geometry.camera import PinholeCamera
 from handperception.pipeline.crops import CropBox, HandTracker, crop_and_resize, crop_to_frame
 from handperception.pipeline.pose_estimator import CropPoseEstimator
 from handperception.results import HandEstimate
-from handperception.runtime.smoothing import OneEuroFilter
+from handperception.runtime.smoothing import HandTrackSmoother
 
 _OTHER_SIDE = {"left": "right", "right": "left"}
 
@@ -54,15 +54,15 @@ class HandPosePipeline:
         """``detector`` has ``detect(frames, score_threshold, max_hands) -> [[Detection]]``."""
         self.estimator, self.detector = estimator, detector
         self.config = config or HandPoseConfig()
-        self.tracker = HandTracker(
-            confidence_threshold=self.config.tracking_confidence, detection_interval=self.config.detection_interval
-        )
-        self._filters: dict[int, tuple[OneEuroFilter, OneEuroFilter]] = {}
+        self.smoother = HandTrackSmoother(self.config.min_cutoff, self.config.beta)
+        self.reset()
 
     def reset(self) -> None:
         """Forget every track (e.g. after a camera switch)."""
-        self.tracker = HandTracker(self.tracker.confidence_threshold, detection_interval=self.tracker.detection_interval)
-        self._filters.clear()
+        self.tracker = HandTracker(
+            confidence_threshold=self.config.tracking_confidence, detection_interval=self.config.detection_interval
+        )
+        self.smoother.clear()
 
     def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
         """rgb (H, W, 3) uint8 seen by ``camera``; time_s the frame's stamp, seconds."""
@@ -77,9 +77,7 @@ class HandPosePipeline:
         result = FrameResult(hands=[], detector_ran=plan.needs_detection)
         if crops:
             result.hands, result.drops = self._estimate(rgb, camera, crops, time_s)
-        live = {track.track_id for track in self.tracker.end_frame()}
-        for stale in set(self._filters) - live:
-            del self._filters[stale]
+        self.smoother.keep_only(track.track_id for track in self.tracker.end_frame())
         return result
 
     def _estimate(self, rgb, camera, crops: dict[int, CropBox], time_s: float) -> tuple[list[HandEstimate], list[str]]:
@@ -102,7 +100,7 @@ class HandPosePipeline:
                 drops.append("low_confidence")
                 continue
             if self.config.smoothing:
-                joints_3d, joints_2d = self._smooth(track_id, joints_3d, joints_2d, time_s)
+                joints_3d, joints_2d = self.smoother(track_id, joints_3d, joints_2d, time_s)
             box = crops[track_id]
             hands.append(HandEstimate(
                 joints_3d=joints_3d, joints_2d=joints_2d, joint_confidence=confidence,
@@ -111,11 +109,3 @@ class HandPosePipeline:
                 roi=(box.x0, box.y0, box.side, box.side),
             ))
         return hands, drops
-
-    def _smooth(self, track_id: int, joints_3d: np.ndarray, joints_2d: np.ndarray, time_s: float):
-        if track_id not in self._filters:
-            c = self.config
-            # 2D in pixels moves ~1000x more per second than 3D in metres: scale beta to match.
-            self._filters[track_id] = (OneEuroFilter(c.min_cutoff, c.beta), OneEuroFilter(c.min_cutoff, c.beta / 1000.0))
-        filter_3d, filter_2d = self._filters[track_id]
-        return filter_3d(joints_3d, time_s), filter_2d(joints_2d, time_s)

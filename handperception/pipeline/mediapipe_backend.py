@@ -29,7 +29,7 @@ from handperception.geometry.camera import PinholeCamera
 from handperception.pipeline.crops import box_iou, keypoint_bbox
 from handperception.pipeline.hand_pose import FrameResult, HandPoseConfig
 from handperception.results import HandEstimate
-from handperception.runtime.smoothing import OneEuroFilter
+from handperception.runtime.smoothing import HandTrackSmoother
 from handperception.skeleton import NUM_JOINTS
 
 INSTALL_COMMAND = "pip install --no-deps -r requirements-mediapipe.txt"
@@ -172,14 +172,14 @@ class MediaPipeHandPipeline:
         self._solution = mediapipe.solutions.hands.Hands
         self._hands = self._solution(**self._settings)
         self._ids = BoxTrackIds()
-        self._filters: dict[int, tuple[OneEuroFilter, OneEuroFilter]] = {}
+        self.smoother = HandTrackSmoother(self.config.min_cutoff, self.config.beta)
 
     def reset(self) -> None:
         """Forget every track (e.g. after a camera switch): MediaPipe's too."""
         self._hands.close()
         self._hands = self._solution(**self._settings)
         self._ids.reset()
-        self._filters.clear()
+        self.smoother.clear()
 
     def close(self) -> None:
         """Release MediaPipe's graph."""
@@ -211,8 +211,7 @@ class MediaPipeHandPipeline:
                 result.drops.append(drop)
             else:
                 result.hands.append(hand)
-        for stale in set(self._filters) - {hand.track_id for hand in result.hands}:
-            del self._filters[stale]
+        self.smoother.keep_only(hand.track_id for hand in result.hands)
         return result
 
     def _estimate(self, camera, pixels, offsets, label, score, track_id, time_s) -> tuple[HandEstimate | None, str]:
@@ -222,18 +221,10 @@ class MediaPipeHandPipeline:
         if not np.all(np.isfinite(joints_3d)) or np.any(joints_3d[:, 2] <= 0):
             return None, "behind_camera"
         if self.config.smoothing:
-            joints_3d, pixels = self._smooth(track_id, joints_3d, pixels, time_s)
+            joints_3d, pixels = self.smoother(track_id, joints_3d, pixels, time_s)
         x0, y0, x1, y1 = keypoint_bbox(pixels)
         return HandEstimate(
             joints_3d=joints_3d, joints_2d=pixels, joint_confidence=np.full(NUM_JOINTS, score),
             handedness=person_handedness(label, self.config.mirrored), handedness_score=score, score=score,
             track_id=track_id, roi=(int(x0), int(y0), int(np.ceil(x1 - x0)), int(np.ceil(y1 - y0))),
         ), ""
-
-    def _smooth(self, track_id: int, joints_3d: np.ndarray, joints_2d: np.ndarray, time_s: float):
-        if track_id not in self._filters:
-            c = self.config
-            # Same tuning as HandPosePipeline: pixels move ~1000x more per second than metres.
-            self._filters[track_id] = (OneEuroFilter(c.min_cutoff, c.beta), OneEuroFilter(c.min_cutoff, c.beta / 1000.0))
-        filter_3d, filter_2d = self._filters[track_id]
-        return filter_3d(joints_3d, time_s), filter_2d(joints_2d, time_s)

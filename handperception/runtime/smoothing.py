@@ -45,3 +45,30 @@ class OneEuroFilter:
         self._value = a * value + (1 - a) * self._value
         self._time = time_s
         return self._value.copy()
+
+
+class HandTrackSmoother:
+    """One pair of one-euro filters (3D joints in metres, 2D joints in pixels) per hand track.
+
+    Pixels move roughly 1000x more per second than metres at arm's length, so the 2D filter's
+    beta is the 3D one's / 1000: one tuning serves both.
+    """
+
+    def __init__(self, min_cutoff: float, beta: float):
+        self.min_cutoff, self.beta = min_cutoff, beta
+        self._filters: dict[int, tuple[OneEuroFilter, OneEuroFilter]] = {}
+
+    def __call__(self, track_id: int, joints_3d: np.ndarray, joints_2d: np.ndarray, time_s: float):
+        if track_id not in self._filters:
+            self._filters[track_id] = (OneEuroFilter(self.min_cutoff, self.beta),
+                                       OneEuroFilter(self.min_cutoff, self.beta / 1000.0))
+        filter_3d, filter_2d = self._filters[track_id]
+        return filter_3d(joints_3d, time_s), filter_2d(joints_2d, time_s)
+
+    def keep_only(self, live_ids) -> None:
+        """Forget the filters of tracks that ended (a new hand must not inherit an old one's state)."""
+        for stale in set(self._filters) - set(live_ids):
+            del self._filters[stale]
+
+    def clear(self) -> None:
+        self._filters.clear()
