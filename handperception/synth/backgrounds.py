@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 
 _KINDS = ("noise", "gradient", "texture")
+# Largest side (pixels) at which noise octaves are summed before one final stretch.
+_NOISE_WORK_PX = 160
 
 
 def _random_colour(rng: np.random.Generator) -> np.ndarray:
@@ -17,23 +19,46 @@ def _random_colour(rng: np.random.Generator) -> np.ndarray:
 
 
 def _noise(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Multi-octave value noise: low-resolution random colours upsampled and summed."""
-    image = np.zeros((height, width, 3), dtype=np.float32)
+    """Multi-octave value noise: low-resolution random colours upsampled and summed.
+
+    Even the finest octave (27 cells) is smooth, so the octaves are summed at most
+    _NOISE_WORK_PX pixels wide and high and the sum is stretched once: a full 640x480 sum of
+    three stretched layers costs ~10x more and looks the same.
+    """
+    shrink = max(1.0, max(height, width) / _NOISE_WORK_PX)
+    work_size = (max(1, round(width / shrink)), max(1, round(height / shrink)))
+    image = np.zeros((work_size[1], work_size[0], 3), dtype=np.float32)
     weight = 1.0
     for cells in (3, 9, 27):
         small = rng.uniform(0, 255, size=(cells, cells, 3)).astype(np.float32)
-        image += weight * cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+        image += weight * cv2.resize(small, work_size, interpolation=cv2.INTER_LINEAR)
         weight *= 0.45
-    return image / (1.0 + 0.45 + 0.45**2)
+    image /= 1.0 + 0.45 + 0.45**2
+    if work_size == (width, height):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _blend(weight: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(H, W) float32 weights in [0, 1] -> (H, W, 3) float32 RGB first + weight (second - first).
+
+    One grey-to-RGB copy then per-channel scale and offset in place: numpy broadcasting over a
+    trailing axis of 3 is several times slower, and every fresh full-frame temporary costs
+    page faults (~1 ms per megabyte on a small VM).
+    """
+    image = cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB)
+    cv2.multiply(image, (*(second - first).tolist(), 0.0), dst=image)
+    cv2.add(image, (*first.tolist(), 0.0), dst=image)
+    return image
 
 
 def _gradient(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     angle = rng.uniform(0, 2 * np.pi)
     xs, ys = _coordinates(height, width)
     ramp = np.float32(np.cos(angle) / width) * xs + np.float32(np.sin(angle) / height) * ys
-    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
-    first, second = _random_colour(rng).astype(np.float32), _random_colour(rng).astype(np.float32)
-    return first + ramp[..., None] * (second - first)
+    ramp -= ramp.min()
+    ramp /= max(float(ramp.max()), 1e-6)
+    return _blend(ramp, _random_colour(rng), _random_colour(rng))
 
 
 def _coordinates(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,11 +72,19 @@ def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     period = rng.uniform(4, max(6.0, min(height, width) / 3))
     xs, ys = _coordinates(height, width)
     c, s = np.float32(np.cos(angle) / period), np.float32(np.sin(angle) / period)
-    pattern = np.floor(c * xs + s * ys).astype(np.int32) & 1
+    pattern = _stripe_parity(c * xs + s * ys)
     if rng.random() < 0.5:
-        pattern ^= np.floor(c * ys - s * xs).astype(np.int32) & 1
+        # Checkerboard: the parity of two perpendicular stripe sets, XOR as |p - q| on 0/1.
+        pattern -= _stripe_parity(c * ys - s * xs)
+        np.abs(pattern, out=pattern)
     first, second = _random_colour(rng), _random_colour(rng)
-    return np.where(pattern[..., None].astype(bool), first.astype(np.float32), second.astype(np.float32))
+    return _blend(pattern, second, first)
+
+
+def _stripe_parity(phase: np.ndarray) -> np.ndarray:
+    """floor(phase) mod 2 as float32 0/1, computed in place on `phase` (H, W) float32."""
+    np.floor(phase, out=phase)
+    return np.mod(phase, 2, out=phase)
 
 
 def _add_clutter(rng: np.random.Generator, image: np.ndarray, skin_colour: np.ndarray | None) -> None:
@@ -80,7 +113,8 @@ def _add_clutter(rng: np.random.Generator, image: np.ndarray, skin_colour: np.nd
 def random_background(
     rng: np.random.Generator, height: int, width: int, skin_colour: np.ndarray | None = None
 ) -> np.ndarray:
-    """(height, width, 3) float32 RGB in [0, 255]: a random base layer plus clutter.
+    """(height, width, 3) float32 RGB in [0, 255], a fresh C-contiguous array: a random base
+    layer plus clutter.
 
     skin_colour: (3,) RGB of the hand about to be drawn, reused for a few distractor shapes.
     """

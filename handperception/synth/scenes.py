@@ -74,21 +74,30 @@ def sample_hand(rng: np.random.Generator, spec: SplitSpec, partition: str, is_le
     return HandParameters(pose, shape, rotation[None], np.zeros((1, 3)), np.array([is_left]))
 
 
-def _moved(hand: HandParameters, centre: np.ndarray) -> HandParameters:
-    """The hand translated so its keypoint bounding-box centre lands on `centre` (3,) metres."""
-    keypoints = hand.keypoints()[0]
-    middle = (keypoints.min(axis=0) + keypoints.max(axis=0)) / 2
-    return HandParameters(hand.pose, hand.shape, hand.global_rotation, (centre - middle)[None], hand.is_left)
+def _moved(hand: HandParameters, centre: np.ndarray) -> tuple[HandParameters, np.ndarray]:
+    """The hand (N = 1, wrist at the origin) translated so its keypoint bounding-box centre
+    lands on `centre` (3,) metres, and its (1, 21, 3) keypoints.
+
+    The keypoints are passed on rather than recomputed by forward kinematics (a large part of
+    a small crop's cost); adding the translation here is the same float operation as in FK.
+    """
+    keypoints = hand.keypoints()
+    middle = (keypoints[0].min(axis=0) + keypoints[0].max(axis=0)) / 2
+    translation = (centre - middle)[None]
+    moved = HandParameters(hand.pose, hand.shape, hand.global_rotation, translation, hand.is_left)
+    return moved, keypoints + translation[:, None, :]
 
 
 def _stack(hands: list[HandParameters]) -> HandParameters:
     return HandParameters(*(np.concatenate([getattr(h, f) for h in hands]) for f in ("pose", "shape", "global_rotation", "translation", "is_left")))
 
 
-def _fitting_camera(rng: np.random.Generator, hands: HandParameters, size: int) -> PinholeCamera:
-    """A size x size camera whose view the hands' silhouettes fill to 60-85 %, slightly off-centre."""
-    keypoints = hands.keypoints()
-    margin = np.concatenate([joint_radii(s) for s in hands.shape[:, 0]])
+def _fitting_camera(rng: np.random.Generator, keypoints: np.ndarray, scales: np.ndarray, size: int) -> PinholeCamera:
+    """A size x size camera whose view the hands' silhouettes fill to 60-85 %, slightly off-centre.
+
+    keypoints (N, 21, 3) metres, camera frame; scales (N,) the hands' shape scales.
+    """
+    margin = np.concatenate([joint_radii(s) for s in scales])
     points = keypoints.reshape(-1, 3)
     x, y = points[:, 0] / points[:, 2], points[:, 1] / points[:, 2]
     pad = margin / points[:, 2]
@@ -105,9 +114,9 @@ def hand_crop(spec: SplitSpec, partition: str, seed: int, index: int, size: int 
     _check_size(size)
     rng = item_rng(seed, partition, "hands", index)
     hand = sample_hand(rng, spec, partition, bool(rng.random() < 0.5))
-    hand = _moved(hand, np.array([0.0, 0.0, rng.uniform(*CROP_DEPTH_RANGE)]))
-    camera = _fitting_camera(rng, hand, size)
-    return render_hands(rng, camera, hand, sample_skin(rng)[None])
+    hand, keypoints = _moved(hand, np.array([0.0, 0.0, rng.uniform(*CROP_DEPTH_RANGE)]))
+    camera = _fitting_camera(rng, keypoints, hand.shape[:, 0], size)
+    return render_hands(rng, camera, hand, sample_skin(rng)[None], keypoints=keypoints)
 
 
 def two_hand_crop(spec: SplitSpec, partition: str, seed: int, index: int, size: int = 128) -> HandFrame:
@@ -119,16 +128,17 @@ def two_hand_crop(spec: SplitSpec, partition: str, seed: int, index: int, size: 
     _check_size(size)
     rng = item_rng(seed, partition, "two_hands", index)
     depth = rng.uniform(*CROP_DEPTH_RANGE)
-    left = _moved(sample_hand(rng, spec, partition, True), np.array([0.0, 0.0, depth]))
+    left, left_keypoints = _moved(sample_hand(rng, spec, partition, True), np.array([0.0, 0.0, depth]))
     angle = rng.uniform(0, 2 * np.pi)
     offset = rng.uniform(0.03, 0.10) * np.array([np.cos(angle), np.sin(angle), 0.0])
     offset[2] = rng.uniform(-0.05, 0.05)
-    right = _moved(sample_hand(rng, spec, partition, False), np.array([0.0, 0.0, depth]) + offset)
+    right, right_keypoints = _moved(sample_hand(rng, spec, partition, False), np.array([0.0, 0.0, depth]) + offset)
     hands = _stack([left, right])
-    camera = _fitting_camera(rng, hands, size)
+    keypoints = np.concatenate([left_keypoints, right_keypoints])
+    camera = _fitting_camera(rng, keypoints, hands.shape[:, 0], size)
     skin = sample_skin(rng)
     # Two hands of one person: same tone, slightly different shading.
-    return render_hands(rng, camera, hands, np.stack([skin, skin * rng.uniform(0.95, 1.05)]))
+    return render_hands(rng, camera, hands, np.stack([skin, skin * rng.uniform(0.95, 1.05)]), keypoints=keypoints)
 
 
 def full_frame(
@@ -151,14 +161,17 @@ def full_frame(
     if count not in (0, 1, 2):
         raise ValueError(f"n_hands must be 0, 1 or 2, got {n_hands}")
     sides = [bool(rng.random() < 0.5)] if count == 1 else [True, False][:count]
-    hands = []
+    hands, keypoints = [], []
     for is_left in sides:
         pixel = rng.uniform([0.15 * width, 0.15 * height], [0.85 * width, 0.85 * height])
         centre = camera.unproject(pixel, rng.uniform(*FRAME_DEPTH_RANGE))
-        hands.append(_moved(sample_hand(rng, spec, partition, is_left), centre))
+        hand, hand_keypoints = _moved(sample_hand(rng, spec, partition, is_left), centre)
+        hands.append(hand)
+        keypoints.append(hand_keypoints)
     skins = np.stack([sample_skin(rng) for _ in hands]) if hands else np.zeros((0, 3))
-    placed = _stack(hands) if hands else _no_hands()
-    return render_hands(rng, camera, placed, skins)
+    if not hands:
+        return render_hands(rng, camera, _no_hands(), skins)
+    return render_hands(rng, camera, _stack(hands), skins, keypoints=np.concatenate(keypoints))
 
 
 def _no_hands() -> HandParameters:
