@@ -23,3 +23,13 @@ def test_config_typos_are_errors():
         merge_config({"train": {"step": 10}})
     with pytest.raises(ValueError, match="unknown config section"):
         merge_config({"trian": {}})
+
+
+def test_train_detector_cli_writes_a_loadable_checkpoint(tmp_path):
+    import handperception.models.registry  # noqa: F401  (registers the detector)
+
+    out = tmp_path / "detector.pt"
+    assert main(["train", "detector", "--steps", "2", "--batch-size", "2", "--eval-frames", "2", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    model, config = load_checkpoint(out, expected_model="hand_detector")
+    assert config["size"] == "tiny"

@@ -1,27 +1,39 @@
-"""Train a model from a YAML config: ``handperception train hand --config config/train/hand_tiny.yaml``.
+"""Train a model.
 
-Overrides: ``--set train.steps=500 --set data.crop_size=64``.
+  handperception train hand --config config/train/hand_tiny.yaml [--set train.steps=500]
+  handperception train detector --steps 3000 --out checkpoints/detector_tiny.pt
+
+Hand overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
 """
 from __future__ import annotations
 
 import argparse
 
-MODELS = ("hand",)
+MODELS = ("hand", "detector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=MODELS, help="which model to train")
-    parser.add_argument("--config", required=True, help="training YAML")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
+    parser.add_argument("--config", help="training YAML (hand)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value (hand)")
+    parser.add_argument("--steps", type=int, default=3000, help="training steps (detector)")
+    parser.add_argument("--batch-size", type=int, default=16, help="frames per step (detector)")
+    parser.add_argument("--size", default="tiny", help="backbone size (detector)")
+    parser.add_argument("--seed", type=int, default=0, help="(detector)")
+    parser.add_argument("--device", default="auto", help="(detector)")
+    parser.add_argument("--eval-frames", type=int, default=200, help="held-out frames to score the detector on")
+    parser.add_argument("--out", default="out/checkpoints/detector_tiny.pt", help="checkpoint path (detector)")
 
 
-def run(args: argparse.Namespace) -> int:
+def _train_hand(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import yaml
 
     from handperception.train.hand import train_hand
 
+    if not args.config:
+        raise SystemExit("train hand needs --config (e.g. config/train/hand_tiny.yaml)")
     path = Path(args.config)
     if not path.is_file():
         raise SystemExit(f"config file {path} does not exist")
@@ -40,3 +52,21 @@ def run(args: argparse.Namespace) -> int:
     print(f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
           f"{sum(r['total'] for r in last) / len(last):.4f}")
     return 0
+
+
+def _train_detector(args: argparse.Namespace) -> int:
+    from handperception.models.checkpoint import save_checkpoint
+    from handperception.runtime.device import resolve_device
+    from handperception.train.detector import evaluate_detector, train_detector
+
+    model, history = train_detector(args.steps, args.batch_size, device=resolve_device(args.device), seed=args.seed,
+                                    size=args.size)
+    scores = evaluate_detector(model, args.eval_frames) if args.eval_frames else {}
+    meta = {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "evaluation": scores}
+    path = save_checkpoint(args.out, model, "hand_detector", model.config, meta)
+    print(f"saved {path}; " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if isinstance(v, float)))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return _train_hand(args) if args.model == "hand" else _train_detector(args)
