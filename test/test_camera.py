@@ -51,3 +51,22 @@ def test_root_depth_recovered_from_2p5d():
     # scale-normalised form: relative depth in units of the bone, bone length 1 -> depth in bone units
     depth_units = recover_root_depth(torch.tensor(normalized), torch.tensor(relative / bone_length[:, None]), (0, 9))
     np.testing.assert_allclose(depth_units.numpy() * bone_length, joints[:, 0, 2], rtol=1e-6)
+
+
+def test_root_depth_from_all_bones_recovers_a_hand_and_tolerates_depth_noise():
+    from handperception.geometry.camera import recover_root_depth_from_bones
+    from handperception.skeleton import BONES
+    from handperception.skeleton.kinematics import forward_kinematics, mean_shape
+
+    rng = np.random.default_rng(3)
+    joints = forward_kinematics(np.zeros((1, 15, 3)), mean_shape(1))[0] + [0.02, -0.01, 0.55]
+    uv = CAMERA.project(joints)
+    normalized = ((uv - [CAMERA.cx, CAMERA.cy]) / [CAMERA.fx, CAMERA.fy])[None]
+    relative = (joints[:, 2] - joints[0, 2])[None]
+    lengths = np.linalg.norm(joints[[c for _, c in BONES]] - joints[[p for p, _ in BONES]], axis=1)
+    exact = recover_root_depth_from_bones(normalized, relative, np.array(BONES), lengths)
+    assert exact[0] == pytest.approx(0.55, abs=2e-4)
+    noisy = relative + rng.normal(0, 0.01, relative.shape)  # 1 cm of relative-depth noise per joint
+    assert abs(recover_root_depth_from_bones(normalized, noisy, np.array(BONES), lengths)[0] - 0.55) < 0.05
+    with pytest.raises(ValueError):
+        recover_root_depth_from_bones(normalized, relative, np.array(BONES), lengths, depth_range=(1.0, 0.5))

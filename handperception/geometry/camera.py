@@ -131,3 +131,55 @@ def recover_root_depth(
     discriminant = torch.clamp(qb * qb - 4.0 * qa * qc, min=0.0)
     root = (-qb + torch.sqrt(discriminant + 1e-12)) / (2.0 * qa.clamp(min=1e-12))
     return root.clamp(min=1e-3)
+
+
+def recover_root_depth_from_bones(
+    normalized_xy: np.ndarray,
+    relative_depth: np.ndarray,
+    bones: np.ndarray,
+    bone_lengths: np.ndarray,
+    depth_range: tuple[float, float] = (0.1, 4.0),
+    samples: int = 800,
+) -> np.ndarray:
+    """Absolute root depth that makes *every* bone as long as the hand model says, least squares.
+
+    ``recover_root_depth`` trusts one bone: an error of a few millimetres in that bone's relative
+    depth (a network's typical error) can move the root by tens of centimetres, or leave its
+    quadratic without a real root. Fitting all bones averages those errors. The cost is not
+    convex in general, so it is searched on a grid over ``depth_range`` and refined with a
+    parabola through the best sample and its neighbours.
+
+    Args:
+        normalized_xy: (B, J, 2) normalized image coordinates ``K^-1 [u, v, 1]``.
+        relative_depth: (B, J) joint depth minus the root's, metres.
+        bones: (E, 2) joint index pairs (parent, child).
+        bone_lengths: (E,) or (B, E) expected lengths, metres.
+    Returns:
+        (B,) root depth, metres.
+    """
+    xy = np.asarray(normalized_xy, dtype=np.float64)
+    relative = np.asarray(relative_depth, dtype=np.float64)
+    bones = np.asarray(bones)
+    lengths = np.asarray(bone_lengths, dtype=np.float64)
+    low, high = depth_range
+    if not 0 < low < high or samples < 3:
+        raise ValueError(f"need 0 < depth_range[0] < depth_range[1] and samples >= 3, got {depth_range}, {samples}")
+    grid = np.linspace(low, high, samples)
+    parent, child = bones[:, 0], bones[:, 1]
+
+    def cost(depths: np.ndarray) -> np.ndarray:  # depths (B, G) -> (B, G)
+        z = depths[..., None] + relative[:, None, :]
+        x, y = xy[:, None, :, 0] * z, xy[:, None, :, 1] * z
+        length = np.sqrt((x[..., child] - x[..., parent]) ** 2 + (y[..., child] - y[..., parent]) ** 2
+                         + (z[..., child] - z[..., parent]) ** 2)
+        expected = lengths if lengths.ndim == 1 else lengths[:, None, :]
+        return ((length - expected) ** 2).sum(-1)
+
+    costs = cost(np.broadcast_to(grid, (len(xy), samples)))
+    best = np.clip(costs.argmin(axis=1), 1, samples - 2)
+    rows = np.arange(len(xy))
+    left, centre, right = costs[rows, best - 1], costs[rows, best], costs[rows, best + 1]
+    curvature = left - 2 * centre + right
+    step = grid[1] - grid[0]
+    shift = np.where(curvature > 1e-18, 0.5 * (left - right) / np.where(curvature > 1e-18, curvature, 1.0), 0.0)
+    return grid[best] + np.clip(shift, -1.0, 1.0) * step

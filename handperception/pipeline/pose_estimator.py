@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from handperception.models.pose2p5d import MEAN_REFERENCE_LENGTH_M, HandPoseNet, lift_to_3d
+from handperception.geometry.camera import recover_root_depth_from_bones
+from handperception.models.pose2p5d import MEAN_REFERENCE_LENGTH_M, HandPoseNet
+from handperception.skeleton import BONES
+from handperception.skeleton.kinematics import MEAN_BONE_LENGTHS
 
 
 @dataclass
@@ -26,12 +29,17 @@ class CropPoses:
 
 
 class CropPoseEstimator:
+    """Lifting fits all 20 bones of the mean hand (scaled to ``bone_length_m``) to the predicted
+    2.5D pose, which is far more robust to depth noise than the single reference bone the
+    network's units are defined by (see geometry.camera.recover_root_depth_from_bones)."""
+
     def __init__(self, model: HandPoseNet, device: str = "cpu", bone_length_m: float = MEAN_REFERENCE_LENGTH_M):
         if not bone_length_m > 0:
             raise ValueError(f"bone_length_m must be positive, got {bone_length_m}")
         self.model = model.to(device).eval()
         self.device = device
         self.bone_length_m = bone_length_m
+        self._bone_lengths = np.asarray(MEAN_BONE_LENGTHS) * (bone_length_m / MEAN_REFERENCE_LENGTH_M)
 
     @torch.no_grad()
     def __call__(self, crops: np.ndarray, intrinsics: np.ndarray) -> CropPoses:
@@ -41,11 +49,16 @@ class CropPoseEstimator:
             raise ValueError(f"crops must be (B, H, W, 3) uint8, got {crops.shape} {crops.dtype}")
         images = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         output = self.model(images)
-        k = torch.as_tensor(np.asarray(intrinsics), dtype=torch.float32, device=self.device)
-        joints = lift_to_3d(output.uv, output.depth, k, self.bone_length_m)
+        uv = output.uv.cpu().numpy().astype(np.float64)
+        k = np.asarray(intrinsics, dtype=np.float64)
+        normalized = (uv - k[:, None, :2, 2]) / k[:, None, [0, 1], [0, 1]]
+        relative = output.depth.cpu().numpy().astype(np.float64) * self.bone_length_m
+        root = recover_root_depth_from_bones(normalized, relative, np.array(BONES), self._bone_lengths)
+        depth = root[:, None] + relative
+        joints = np.concatenate([normalized * depth[..., None], depth[..., None]], axis=-1)
         return CropPoses(
-            joints_3d=joints.cpu().numpy().astype(np.float64),
-            uv=output.uv.cpu().numpy().astype(np.float64),
+            joints_3d=joints,
+            uv=uv,
             confidence=output.confidence.cpu().numpy().astype(np.float64),
             left_probability=torch.sigmoid(output.handedness_logit).cpu().numpy().astype(np.float64),
         )
