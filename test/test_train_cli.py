@@ -26,8 +26,6 @@ def test_config_typos_are_errors():
 
 
 def test_train_detector_cli_writes_a_loadable_checkpoint(tmp_path):
-    import handperception.models.registry  # noqa: F401  (registers the detector)
-
     out = tmp_path / "detector.pt"
     assert main(["train", "detector", "--steps", "2", "--batch-size", "2", "--eval-frames", "2", "--device", "cpu",
                  "--out", str(out)]) == 0

@@ -16,11 +16,18 @@ from typing import Callable
 import torch
 from torch import nn
 
-from handperception.models.pose2p5d import HandPoseNet
-
 FORMAT = "handperception"
-# Registered model name -> constructor taking the checkpoint's config as keyword arguments.
-MODEL_BUILDERS: dict[str, Callable[..., nn.Module]] = {"hand_pose_net": HandPoseNet}
+
+
+def model_builders() -> dict[str, Callable[..., nn.Module]]:
+    """Registered model name -> constructor taking the checkpoint's config as keyword arguments.
+
+    Imported here, at use, so every loader knows every model without import-order tricks.
+    """
+    from handperception.models.detector import HandDetector
+    from handperception.models.pose2p5d import HandPoseNet
+
+    return {"hand_pose_net": HandPoseNet, "hand_detector": HandDetector}
 
 
 class CheckpointError(ValueError):
@@ -34,8 +41,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, name: str, config: dict,
     weights-only loader can read them back. meta records how the model was trained and what
     inference needs beyond the constructor (e.g. the crop size), see ``read_checkpoint``.
     """
-    if name not in MODEL_BUILDERS:
-        raise ValueError(f"unknown model name {name!r}; registered: {sorted(MODEL_BUILDERS)}")
+    if name not in model_builders():
+        raise ValueError(f"unknown model name {name!r}; registered: {sorted(model_builders())}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
@@ -91,10 +98,11 @@ def load_checkpoint(
     name = data["model"]
     if expected_model is not None and name != expected_model:
         raise CheckpointError(f"{path} holds model {name!r}, expected {expected_model!r}")
-    if name not in MODEL_BUILDERS:
-        raise CheckpointError(f"{path} holds unknown model {name!r}; registered: {sorted(MODEL_BUILDERS)}")
+    builders = model_builders()
+    if name not in builders:
+        raise CheckpointError(f"{path} holds unknown model {name!r}; registered: {sorted(builders)}")
     try:
-        model = MODEL_BUILDERS[name](**data["config"])
+        model = builders[name](**data["config"])
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: config {data['config']} does not build {name!r}: {error}") from error
     check_state_dict(model, data["state_dict"], str(path))

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from handperception.models.backbone import Backbone
-from handperception.models.checkpoint import MODEL_BUILDERS
 from handperception.models.heatmaps import heatmap_to_image
 
 DEFAULT_INPUT_SIZE = (160, 120)  # (width, height) pixels
@@ -133,7 +132,9 @@ def _head(width: int, out_channels: int) -> nn.Sequential:
 class HandDetector(nn.Module):
     """Letterboxed RGB input (B, 3, input_height, input_width) floats in [0, 1] -> DetectorOutput."""
 
-    def __init__(self, size: str = "tiny", input_width: int = DEFAULT_INPUT_SIZE[0], input_height: int = DEFAULT_INPUT_SIZE[1]) -> None:
+    def __init__(
+        self, size: str = "tiny", input_width: int = DEFAULT_INPUT_SIZE[0], input_height: int = DEFAULT_INPUT_SIZE[1]
+    ) -> None:
         super().__init__()
         if input_width % STRIDE or input_height % STRIDE or input_width <= 0 or input_height <= 0:
             raise ValueError(f"input size must be positive multiples of {STRIDE}, got {input_width}x{input_height}")
@@ -151,7 +152,7 @@ class HandDetector(nn.Module):
     def forward(self, images: torch.Tensor) -> DetectorOutput:
         expected = (3, self.input_height, self.input_width)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-            raise ValueError(f"images must be (B, {expected[0]}, {expected[1]}, {expected[2]}) in [0, 1], got {tuple(images.shape)}")
+            raise ValueError(f"images must be (B, {', '.join(map(str, expected))}) in [0, 1], got {tuple(images.shape)}")
         features = self.backbone((images - self.rgb_mean) / self.rgb_std)
         return DetectorOutput(self.heatmap_head(features), self.size_head(features), self.offset_head(features))
 
@@ -219,11 +220,9 @@ def decode(
             limit = np.array([letterbox.frame_width, letterbox.frame_height]) - 0.5
             corners = np.clip(corners, -0.5, limit)
             channel = int(side_probability[b, :, y, x].argmax())
-            detections.append(
-                Detection(corners.reshape(4), float(score), CHANNEL_HANDEDNESS[channel], float(side_probability[b, channel, y, x]))
-            )
+            side_score = float(side_probability[b, channel, y, x])
+            detections.append(Detection(corners.reshape(4), float(score), CHANNEL_HANDEDNESS[channel], side_score))
         results.append(detections)
     return results
 
 
-MODEL_BUILDERS.setdefault("hand_detector", HandDetector)

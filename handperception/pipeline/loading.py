@@ -32,7 +32,6 @@ def load_hand_pose_pipeline(
         from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
 
         return MediaPipeHandPipeline(config, model_complexity=0)
-    from handperception.models import registry  # noqa: F401  (registers every model)
     from handperception.models.checkpoint import load_checkpoint
     from handperception.pipeline.pose_estimator import CropPoseEstimator
 
