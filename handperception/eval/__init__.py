@@ -43,6 +43,7 @@ __all__ = [
     "ClaimResult",
     "ClaimRun",
     "DEFAULT_REGISTRY",
+    "run_claims",
     "EvaluationReport",
     "FScore",
     "GraspDiversity",

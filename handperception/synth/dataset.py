@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -70,9 +71,19 @@ class SynthHandDataset(Dataset):
         }
 
 
-def write_shards(dataset: SynthHandDataset, out_dir: str | Path, shard_size: int = 1000, progress: bool = True) -> list[Path]:
-    """Write the dataset as compressed ``shard_XXXXX.npz`` files (arrays stacked per field) plus
-    ``manifest.json`` (dataset description and shard list); returns the shard paths."""
+def write_item_shards(
+    make_item: Callable[[int], dict[str, np.ndarray]],
+    length: int,
+    out_dir: str | Path,
+    description: dict,
+    shard_size: int = 1000,
+    progress: bool = True,
+) -> list[Path]:
+    """Items ``make_item(0 .. length-1)`` (dicts of arrays, same keys and shapes for every item)
+    stacked per field into compressed shards; ``description`` goes into the manifest with the
+    shard list, ``length`` and ``shard_size``. Returns the shard paths."""
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     from tqdm import tqdm
@@ -81,16 +92,25 @@ def write_shards(dataset: SynthHandDataset, out_dir: str | Path, shard_size: int
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     buffer: list[dict[str, np.ndarray]] = []
-    for index in tqdm(range(len(dataset)), desc=f"synth {dataset.kind}", unit="item", disable=not progress):
-        buffer.append(dataset[index])
-        if len(buffer) == shard_size or index == len(dataset) - 1:
+    for index in tqdm(range(length), desc=f"synth {description.get('kind', 'items')}", unit="item", disable=not progress):
+        item = make_item(index)
+        if buffer and set(item) != set(buffer[0]):
+            raise ValueError(f"item {index} has fields {sorted(item)}, expected {sorted(buffer[0])}")
+        buffer.append(item)
+        if len(buffer) == shard_size or index == length - 1:
             path = out / SHARD_PATTERN.format(len(paths))
-            np.savez_compressed(path, **{name: np.stack([item[name] for item in buffer]) for name in FIELDS})
+            np.savez_compressed(path, **{name: np.stack([np.asarray(i[name]) for i in buffer]) for name in buffer[0]})
             paths.append(path)
             buffer = []
-    manifest = dict(dataset.describe(), shard_size=shard_size, shards=[p.name for p in paths])
+    manifest = dict(description, length=length, shard_size=shard_size, shards=[p.name for p in paths])
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return paths
+
+
+def write_shards(dataset: SynthHandDataset, out_dir: str | Path, shard_size: int = 1000, progress: bool = True) -> list[Path]:
+    """Write the dataset as compressed ``shard_XXXXX.npz`` files (arrays stacked per field) plus
+    ``manifest.json`` (dataset description and shard list); returns the shard paths."""
+    return write_item_shards(dataset.__getitem__, len(dataset), out_dir, dataset.describe(), shard_size, progress)
 
 
 class ShardDataset(Dataset):

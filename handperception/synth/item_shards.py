@@ -6,52 +6,15 @@ produces the same layout (``shard_XXXXX.npz`` + ``manifest.json``), so one reade
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from handperception.synth.dataset import MANIFEST, SHARD_PATTERN
+from handperception.synth.dataset import write_item_shards
 from handperception.synth.splits import PARTITIONS, SplitSpec
 
 ITEM_KINDS = ("eyes", "objects", "grasps")
-
-
-def write_item_shards(
-    make_item: Callable[[int], dict[str, np.ndarray]],
-    length: int,
-    out_dir: str | Path,
-    description: dict,
-    shard_size: int = 1000,
-    progress: bool = True,
-) -> list[Path]:
-    """Items ``make_item(0 .. length-1)`` (dicts of arrays, same keys and shapes for every item)
-    stacked per field into compressed shards; ``description`` goes into the manifest with the
-    shard list, ``length`` and ``shard_size``. Returns the shard paths."""
-    if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    from tqdm import tqdm
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    buffer: list[dict[str, np.ndarray]] = []
-    for index in tqdm(range(length), desc=f"synth {description.get('kind', 'items')}", unit="item", disable=not progress):
-        item = make_item(index)
-        if buffer and set(item) != set(buffer[0]):
-            raise ValueError(f"item {index} has fields {sorted(item)}, expected {sorted(buffer[0])}")
-        buffer.append(item)
-        if len(buffer) == shard_size or index == length - 1:
-            path = out / SHARD_PATTERN.format(len(paths))
-            np.savez_compressed(path, **{name: np.stack([np.asarray(i[name]) for i in buffer]) for name in buffer[0]})
-            paths.append(path)
-            buffer = []
-    manifest = dict(description, length=length, shard_size=shard_size, shards=[p.name for p in paths])
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return paths
 
 
 def _eye_items(spec: SplitSpec, partition: str, seed: int) -> tuple[Callable[[int], dict], Callable[[list, Path], Path]]:
