@@ -5,23 +5,11 @@ rasterising, shading, effects), so that is what is timed, per frame, after a sho
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from handperception.bench.timing import time_calls
 from handperception.synth.scenes import full_frame, hand_crop
 from handperception.synth.splits import load_split
-
-
-def _timings_ms(make_frame, n_frames: int, warmup: int = 3) -> np.ndarray:
-    for index in range(warmup):
-        make_frame(10_000_000 + index)
-    times = np.empty(n_frames)
-    for index in range(n_frames):
-        start = time.perf_counter()
-        make_frame(index)
-        times[index] = (time.perf_counter() - start) * 1000.0
-    return times
 
 
 def benchmark_renderer(n_frames: int = 100, seed: int = 0, crop_size: int = 128, frame_size: tuple[int, int] = (640, 480)) -> dict[str, dict[str, float]]:
@@ -40,7 +28,7 @@ def benchmark_renderer(n_frames: int = 100, seed: int = 0, crop_size: int = 128,
     }
     results = {}
     for name, make_frame in cases.items():
-        times = _timings_ms(make_frame, n_frames)
+        times = time_calls(make_frame, n_frames)
         results[name] = {
             "fps": float(1000.0 / times.mean()),
             "p50_ms": float(np.percentile(times, 50)),
