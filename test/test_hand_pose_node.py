@@ -123,3 +123,40 @@ def test_mediapipe_backend_finds_the_rendered_right_hand():
         assert np.linalg.norm(wrist - frame.keypoints_3d[0, 0]) < 0.1
     finally:
         ros.close()
+
+
+def test_shipped_checkpoints_track_a_rendered_hand_within_tolerance():
+    """The default checkpoints (checkpoints/, found from the package) on a 640x480 rendered right
+    hand: an untrained network is ~50 px, ~110 mm root-relative and metres off; these must do far better."""
+    camera = PinholeCamera.from_fov(640, 480, 60.0)
+    ros = RosHarness()
+    node = ros.add(HandPoseNode(context=ros.context))
+    probe = ros.add(Node("probe", context=ros.context))
+    hands = []
+    probe.create_subscription(HandArray, "/hands", hands.append, results_qos())
+    images = probe.create_publisher(Image, "/camera/image_raw", image_qos("reliable"))
+    infos = probe.create_publisher(CameraInfo, "/camera/camera_info", results_qos())
+    source = SyntheticHandsSource(camera, seed=1)
+    errors = []
+    try:
+        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 30)
+        for index in range(1, 8):
+            frame = source.frame(index)
+            _publish(images, infos, frame.rgb, 100 + index, camera=camera)
+            assert wait_for(lambda: any(h.header.stamp.sec == 100 + index for h in hands), 20)
+            received = next(h for h in hands if h.header.stamp.sec == 100 + index)
+            if received.hands:
+                hand = received.hands[0]
+                joints = np.array([[p.x, p.y, p.z] for p in hand.joints])
+                pixels = np.array([[p.x, p.y] for p in hand.joints_2d])
+                truth = frame.keypoints_3d[0]
+                errors.append((
+                    np.median(np.linalg.norm(pixels - frame.keypoints_2d[0], axis=1)),
+                    np.linalg.norm((joints - joints[0]) - (truth - truth[0]), axis=1).mean(),
+                    np.linalg.norm(joints - truth, axis=1).mean(),
+                ))
+    finally:
+        ros.close()
+    assert len(errors) >= 5, f"the hand was found in only {len(errors)} of 7 frames"
+    pixels_px, relative_m, absolute_m = np.median(np.array(errors), axis=0)
+    assert pixels_px < 35 and relative_m < 0.085 and absolute_m < 0.15, (pixels_px, relative_m, absolute_m)

@@ -31,7 +31,7 @@ class HandPoseConfig:
     smoothing, min_cutoff (Hz), beta: one-euro filter on the joints (beta in 1/m for 3D)."""
 
     crop_size: int = 96
-    detection_threshold: float = 0.4
+    detection_threshold: float = 0.25
     max_hands: int = 2
     tracking_confidence: float = 0.5
     detection_interval: int = 10
