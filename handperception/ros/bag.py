@@ -80,7 +80,7 @@ class McapBagWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "wb")
-        self._writer = Writer(self._file, compression=CompressionType.ZSTD)
+        self._writer = Writer(self._file, compression=CompressionType.LZ4)
         self._writer.start(profile="ros2", library="handperception")
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}

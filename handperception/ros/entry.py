@@ -8,6 +8,9 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
 
 def run_single_node(node_class, argv: list[str] | None = None) -> int:
+    from handperception.runtime import configure_gil_switching
+
+    configure_gil_switching()
     rclpy.init(args=sys.argv if argv is None else argv)
     node = node_class()
     executor = MultiThreadedExecutor()

@@ -58,7 +58,11 @@ def node_class(kind: str):
 
 
 def configure_environment() -> None:
-    """What sourcing a ROS setup file would do, and the shared-memory profile large images need."""
+    """What sourcing a ROS setup file would do, the shared-memory profile large images need, and
+    fast GIL hand-over between executor and inference threads (see handperception.runtime)."""
+    from handperception.runtime import configure_gil_switching
+
+    configure_gil_switching()
     os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
     profile = package_config_dir() / "fastdds.xml"
     if profile.is_file():
