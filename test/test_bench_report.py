@@ -31,3 +31,12 @@ def test_report_collects_every_latency_and_writes_json_and_plot(tmp_path):
     json_path, plot_path = write_report(results, tmp_path)
     assert json.loads(json_path.read_text())["machine"]["cores"] == 2
     assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_peer_comparison_ratios():
+    from handperception.cli.bench import peer_comparison
+
+    topics = lambda p50, rate: {"topics": {"/hands": {"latency_p50_ms": p50, "rate_hz": rate}}}  # noqa: E731
+    assert peer_comparison({"hand_pose_node": topics(20.0, 30.0), "hand_pose_node_mediapipe": topics(50.0, 15.0)}) == {
+        "mediapipe_over_native_latency_p50": 2.5, "mediapipe_over_native_rate": 0.5}
+    assert peer_comparison({"hand_pose_node": topics(20.0, 30.0)}) == {}

@@ -42,6 +42,18 @@ def _suites(args):
     }
 
 
+def peer_comparison(benchmarks: dict) -> dict:
+    """MediaPipe Hands vs this project's hand pose node on the same frames: latency and rate ratios."""
+    native = benchmarks.get("hand_pose_node", {}).get("topics", {}).get("/hands")
+    peer = benchmarks.get("hand_pose_node_mediapipe", {}).get("topics", {}).get("/hands")
+    if not native or not peer or not native.get("latency_p50_ms") or not native.get("rate_hz"):
+        return {}
+    return {
+        "mediapipe_over_native_latency_p50": round(peer["latency_p50_ms"] / native["latency_p50_ms"], 3),
+        "mediapipe_over_native_rate": round(peer["rate_hz"] / native["rate_hz"], 3),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from handperception.bench.report import machine_description, write_report
     from handperception.runtime.device import resolve_device
@@ -62,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         except Exception:
             results["errors"][name] = traceback.format_exc()
             print(results["errors"][name], flush=True)
+    results["comparisons"] = peer_comparison(results["benchmarks"])
     json_path, plot_path = write_report(results, args.out)
     print(f"wrote {json_path} and {plot_path}")
     return 1 if results["errors"] else 0
