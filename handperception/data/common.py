@@ -6,6 +6,7 @@ same sample dict, so a model trained on one dataset can be evaluated on another 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -25,6 +26,16 @@ def require_path(path: Path, layout: str, directory: bool = False) -> Path:
         kind = "directory" if directory else "file"
         raise FileNotFoundError(f"missing {kind} {path}; expected {layout}")
     return path
+
+
+def load_json(path: Path, layout: str, expected: type) -> list | dict:
+    """A required JSON annotation file whose top level must be ``expected`` (list or dict)."""
+    require_path(path, layout)
+    with open(path) as handle:
+        data = json.load(handle)
+    if not isinstance(data, expected):
+        raise ValueError(f"{path}: expected a JSON {expected.__name__} at the top level, got {type(data).__name__}")
+    return data
 
 
 def check_split(dataset: str, split: str, splits: tuple[str, ...]) -> None:

@@ -16,13 +16,12 @@ are right hands; 2D labels are the projection of the 3D joints with K (as FreiHA
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from handperception.data.common import check_split, entry_array, hand_sample, intrinsics, read_rgb, require_path
+from handperception.data.common import check_split, entry_array, hand_sample, intrinsics, load_json, read_rgb, require_path
 from handperception.skeleton import NUM_JOINTS
 
 SPLITS: tuple[str, ...] = ("training", "evaluation")
@@ -32,12 +31,7 @@ MANO_PARAMS = 61  # 48 pose + 10 shape + 3 translation
 
 
 def _load_json(path: Path) -> list:
-    require_path(path, "a FreiHAND root (FreiHAND_pub_v2 with the evaluation annotations)")
-    with open(path) as handle:
-        data = json.load(handle)
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of per-sample entries, got {type(data).__name__}")
-    return data
+    return load_json(path, "a FreiHAND root (FreiHAND_pub_v2 with the evaluation annotations)", list)
 
 
 class FreiHANDDataset(Dataset):

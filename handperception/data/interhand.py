@@ -24,13 +24,12 @@ image has one invalid hand, whose visibility is all False).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from handperception.data.common import check_split, entry_array, hand_sample, read_rgb, require_path
+from handperception.data.common import check_split, entry_array, hand_sample, load_json, read_rgb, require_path
 from handperception.data.joint_orders import INTERHAND_HAND_JOINTS, INTERHAND_TO_PROJECT, to_project_order
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -46,12 +45,8 @@ def annotation_path(root: Path, split: str, kind: str) -> Path:
 
 
 def _load(path: Path) -> dict:
-    require_path(path, "the InterHand2.6M v1.0 layout annotations/<split>/InterHand2.6M_<split>_{data,camera,joint_3d}.json")
-    with open(path) as handle:
-        data = json.load(handle)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
+    return load_json(
+        path, "the InterHand2.6M v1.0 layout annotations/<split>/InterHand2.6M_<split>_{data,camera,joint_3d}.json", dict)
 
 
 def world_to_camera(world_mm: np.ndarray, camrot: np.ndarray, campos_mm: np.ndarray) -> np.ndarray:

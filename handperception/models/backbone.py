@@ -91,3 +91,19 @@ class Backbone(nn.Module):
         for lateral, feature in zip(reversed(self.lateral[:-1]), reversed(kept[:-1])):
             top = lateral(feature) + F.interpolate(top, size=feature.shape[-2:], mode="bilinear", align_corners=False)
         return self.smooth(top)
+
+
+class Standardize(nn.Module):
+    """(B, 3, H, W) RGB in [0, 1] -> per-channel standardised with ImageNet's statistics.
+
+    A neutral natural-image choice that keeps crops from other cameras in the same range; kept
+    out of checkpoints (non-persistent buffers) since it is not learned.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return (images - self.mean) / self.std

@@ -22,15 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handperception.models.backbone import Backbone
+from handperception.models.backbone import Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image
 
 DEFAULT_INPUT_SIZE = (160, 120)  # (width, height) pixels
 STRIDE = 4
 CHANNEL_HANDEDNESS = ("left", "right")  # heatmap channel c holds hands of this side
-# ImageNet statistics, as the pose network standardises its crops.
-_MEAN_RGB = (0.485, 0.456, 0.406)
-_STD_RGB = (0.229, 0.224, 0.225)
 # Initial heatmap bias: sigmoid(-2.19) = 0.1, CenterNet's prior that keeps the focal loss stable.
 _HEATMAP_PRIOR_BIAS = -2.19
 
@@ -144,8 +141,7 @@ class HandDetector(nn.Module):
         self.size_head = _head(width, 2)
         self.offset_head = _head(width, 2)
         nn.init.constant_(self.heatmap_head[-1].bias, _HEATMAP_PRIOR_BIAS)
-        self.register_buffer("rgb_mean", torch.tensor(_MEAN_RGB).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("rgb_std", torch.tensor(_STD_RGB).view(1, 3, 1, 1), persistent=False)
+        self.standardize = Standardize()
         self.input_width, self.input_height = input_width, input_height
         self.config = {"size": size, "input_width": input_width, "input_height": input_height}
 
@@ -153,7 +149,7 @@ class HandDetector(nn.Module):
         expected = (3, self.input_height, self.input_width)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
             raise ValueError(f"images must be (B, {', '.join(map(str, expected))}) in [0, 1], got {tuple(images.shape)}")
-        features = self.backbone((images - self.rgb_mean) / self.rgb_std)
+        features = self.backbone(self.standardize(images))
         return DetectorOutput(self.heatmap_head(features), self.size_head(features), self.offset_head(features))
 
     def letterbox(self, frame_width: int, frame_height: int) -> Letterbox:
@@ -172,7 +168,7 @@ class HandDetector(nn.Module):
             boxes.append(box)
             images.append(box.apply(frame))
         batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
-        return batch.to(self.rgb_mean.device), boxes
+        return batch.to(self.standardize.mean.device), boxes
 
     @torch.no_grad()
     def detect(self, frames: list[np.ndarray], score_threshold: float = 0.3, max_hands: int = 4) -> list[list[Detection]]:

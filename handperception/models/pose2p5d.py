@@ -16,17 +16,13 @@ import torch
 from torch import nn
 
 from handperception.geometry.camera import PinholeCamera, recover_root_depth
-from handperception.models.backbone import Backbone
+from handperception.models.backbone import Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image, peak_mass, soft_argmax
 from handperception.skeleton.definition import BONES, FINGER_JOINTS, NUM_JOINTS, ROOT
 from handperception.skeleton.kinematics import MEAN_BONE_LENGTHS
 
 REFERENCE_BONE_JOINTS = (ROOT, FINGER_JOINTS[2][0])
 MEAN_REFERENCE_LENGTH_M = float(MEAN_BONE_LENGTHS[BONES.index(REFERENCE_BONE_JOINTS)])
-# Per-channel statistics the input is standardised with (ImageNet's, a neutral natural-image
-# choice that keeps crops from other cameras in the same range).
-_MEAN_RGB = (0.485, 0.456, 0.406)
-_STD_RGB = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -67,15 +63,14 @@ class HandPoseNet(nn.Module):
             nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, 2 * num_joints, 1)
         )
         self.handedness = nn.Linear(width, 1)
-        self.register_buffer("rgb_mean", torch.tensor(_MEAN_RGB).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("rgb_std", torch.tensor(_STD_RGB).view(1, 3, 1, 1), persistent=False)
+        self.standardize = Standardize()
         self.num_joints, self.beta = num_joints, beta
         self.config = {"size": size, "output_stride": output_stride, "num_joints": num_joints, "beta": beta}
 
     def forward(self, images: torch.Tensor) -> HandPoseOutput:
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (B, 3, H, W) floats in [0, 1], got {tuple(images.shape)}")
-        features = self.backbone((images - self.rgb_mean) / self.rgb_std)
+        features = self.backbone(self.standardize(images))
         heatmaps, depth_maps = self.head(features).split(self.num_joints, dim=1)
         uv_heatmap, probabilities = soft_argmax(heatmaps, self.beta)
         depth = (probabilities * depth_maps).sum((-2, -1))
