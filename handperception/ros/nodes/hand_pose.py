@@ -84,9 +84,10 @@ class HandPoseNode(ImageNode):
         for reason in result.drops:
             self.stats.drop(reason)
         self._hands_pub.publish(hands_to_msg(result.hands, image.header))
-        if self.publish_markers:
+        # Markers and debug images cost per-frame Python work: build them only for a listener.
+        if self.publish_markers and self._markers_pub.get_subscription_count():
             self._markers_pub.publish(hand_markers(result.hands, image.header))
-        if self.publish_debug_image:
+        if self.publish_debug_image and self._debug_pub.get_subscription_count():
             from handperception.viz.overlay import draw_hands
 
             canvas = rgb.copy()
