@@ -1,8 +1,9 @@
 """``handperception <command> ...``: one entry point for every job of the project.
 
 Each command lives in its own module ``handperception.cli.<command>`` exposing
-``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their command
-runs, so ``handperception synth`` never pays for rclpy and ``run`` never for training code.
+``add_arguments(parser)`` and ``run(args) -> int``; command modules import their heavy
+dependencies inside ``run``, so ``handperception synth`` never pays for rclpy and ``run`` never
+for training code.
 """
 from __future__ import annotations
 
