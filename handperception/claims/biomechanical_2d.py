@@ -12,7 +12,7 @@ import numpy as np
 
 from handperception.eval.claims import ClaimContext, ClaimResult, register_claim
 
-_FULL = {"labelled_3d": 300, "labelled_2d_only": 2000, "steps": 1500, "test": 300, "crop_size": 64}
+_FULL = {"labelled_3d": 200, "labelled_2d_only": 4000, "steps": 3000, "test": 300, "crop_size": 64}
 _QUICK = {"labelled_3d": 16, "labelled_2d_only": 16, "steps": 6, "test": 8, "crop_size": 48}
 
 

@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=0, help="stop the camera source after N frames (0: its own setting)")
     parser.add_argument("--out", default="", help="folder for the annotated video, the bag and summary.json")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop after this wall time whatever happens")
+    parser.add_argument("--executor-threads", type=int, default=1,
+                        help="threads dispatching callbacks (image nodes also run their own worker thread)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
         help="override a parameter (value parsed as YAML), e.g. --set camera_source.fps=15",
@@ -60,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             overrides.setdefault("annotator", {}).setdefault("video_path", str(out / "annotated.mp4"))
         if "bag_recorder" in names:
             overrides.setdefault("bag_recorder", {}).setdefault("path", str(out / "recording.mcap"))
-    result = run_graph(args.config, overrides, max_wall_s=args.max_seconds)
+    if args.executor_threads < 1:
+        raise SystemExit("--executor-threads must be >= 1")
+    result = run_graph(args.config, overrides, max_wall_s=args.max_seconds, num_threads=args.executor_threads)
     print(format_table(result))
     print(f"\n{result.frames_published} frames in {result.wall_s:.1f} s")
     if out is not None:
