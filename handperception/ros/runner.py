@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,12 @@ def run_graph(
     context = rclpy.Context()
     rclpy.init(args=["handperception", "--ros-args", "--params-file", str(config_path)], context=context)
     nodes: dict[str, Any] = {}
-    executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+    # Even with one thread: MultiThreadedExecutor shuts down cleanly while spinning in another
+    # thread, where SingleThreadedExecutor aborted the process here ("terminate called without
+    # an active exception"); rclpy's advice to switch is therefore silenced.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="MultiThreadedExecutor is used with a single thread")
+        executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
     started = time.monotonic()
     try:
         for name in names:
