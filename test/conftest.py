@@ -11,3 +11,18 @@ os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 100))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+import pytest  # noqa: E402  (after the environment is set)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tests use tiny tensors: single-threaded is fastest, and two intra-op threads spin-waiting
+    on a loaded 2-core machine were measured ~50x slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -141,5 +141,9 @@ def test_train_detector_api_and_checkpoint_round_trip(tmp_path):
     assert len(detections) == 3
     for d in detections:
         assert -0.5 <= d.box_xyxy[0] <= d.box_xyxy[2] <= 299.5 and -0.5 <= d.box_xyxy[1] <= d.box_xyxy[3] <= 99.5
+    # Continuing training updates the given model in place, at its own input size.
+    before = model.heatmap_head[-1].weight.detach().clone()
+    continued, _ = train_detector(1, batch_size=2, seed=1, progress=False, model=model)
+    assert continued is model and not torch.equal(before, model.heatmap_head[-1].weight)
     with pytest.raises(ValueError, match="multiples of 4"):
         HandDetector("tiny", 62, 48)

@@ -23,16 +23,6 @@ from handperception.synth.splits import load_split
 from handperception.train.pose import batch_to_inputs, train_pose
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small convolutions run fastest single-threaded, and far faster than 2 threads on a
-    loaded 2-core machine (oversubscribed intra-op threads spin)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_soft_argmax_recovers_subpixel_gaussian_centre():
     centres = torch.tensor([[[10.3, 7.6], [18.0, 15.25]]], dtype=torch.float64)
     logits = torch.log(gaussian_heatmaps(centres, 24, 32, sigma=1.5))
