@@ -31,3 +31,11 @@ def test_evaluate_on_a_real_dataset_layout(tmp_path):
     report = json.loads((out / "evaluation.json").read_text())
     (split,) = report["splits"]
     assert split["name"] == "freihand" and split["num_samples"] == 5  # 12 items, --n 5, one hand each
+
+
+def test_crop_size_comes_from_the_checkpoint(tmp_path):
+    from handperception.pipeline.loading import DEFAULT_CROP_SIZE, trained_crop_size
+
+    assert trained_crop_size(_checkpoint(tmp_path)) == 48
+    bare = save_checkpoint(tmp_path / "bare.pt", HandPoseNet("tiny"), "hand_pose_net", {"size": "tiny"})
+    assert trained_crop_size(bare) == DEFAULT_CROP_SIZE

@@ -28,13 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from handperception.eval.protocol import HAND_POSE_SPLITS, evaluate_hand_pose, evaluate_hand_pose_dataset
-    from handperception.models.checkpoint import load_checkpoint, read_checkpoint
+    from handperception.models.checkpoint import load_checkpoint
+    from handperception.pipeline.loading import trained_crop_size
     from handperception.pipeline.pose_estimator import CropPoseEstimator
     from handperception.runtime.device import resolve_device
 
     device = resolve_device(args.device)
     model, _ = load_checkpoint(args.model, expected_model="hand_pose_net", map_location=device)
-    crop_size = args.crop_size or int(read_checkpoint(args.model).get("meta", {}).get("crop_size", 96))
+    crop_size = args.crop_size or trained_crop_size(args.model)
     estimator = CropPoseEstimator(model, device)
     name = Path(args.model).stem
     if args.dataset:

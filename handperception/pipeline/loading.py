@@ -1,10 +1,18 @@
 """Building the pipelines from checkpoints, with errors that say what to do."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
 from handperception.runtime.paths import package_root, resolve_package_path
+
+
+def trained_crop_size(checkpoint: str | Path) -> int:
+    """The crop side a pose checkpoint was trained at (its meta), or the historical default."""
+    from handperception.models.checkpoint import read_checkpoint
+
+    return int(read_checkpoint(checkpoint).get("meta", {}).get("crop_size", DEFAULT_CROP_SIZE))
 
 
 def _require(path: str, what: str, how: str) -> Path:
@@ -15,6 +23,8 @@ def _require(path: str, what: str, how: str) -> Path:
 
 
 BACKENDS = ("native", "mediapipe")
+# Crop side for checkpoints that do not record theirs (saved before meta existed).
+DEFAULT_CROP_SIZE = 96
 
 
 def load_hand_pose_pipeline(
@@ -38,6 +48,8 @@ def load_hand_pose_pipeline(
     pose_path = _require(pose_checkpoint, "hand pose", "train one with `handperception train hand --config config/train/hand_tiny.yaml`")
     detector_path = _require(detector_checkpoint, "hand detector", "train one with `handperception train detector`")
     pose_model, _ = load_checkpoint(pose_path, expected_model="hand_pose_net", map_location=device)
+    if config.crop_size == 0:
+        config = replace(config, crop_size=trained_crop_size(pose_path))
     detector, _ = load_checkpoint(detector_path, expected_model="hand_detector", map_location=device)
     estimator = CropPoseEstimator(pose_model, device) if bone_length_m is None else CropPoseEstimator(pose_model, device, bone_length_m)
     return HandPosePipeline(estimator, detector, config)

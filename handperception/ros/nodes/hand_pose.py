@@ -18,7 +18,7 @@ from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
 
 _PIPELINE_PARAMETERS = {
-    "crop_size": "pose-net input side in pixels (the size it was trained at)",
+    "crop_size": "pose-net input side in pixels; 0: the size the checkpoint was trained at",
     "detection_threshold": "detector score to accept a hand, [0, 1]",
     "max_hands": "most hands per frame",
     "tracking_confidence": "mean joint confidence to keep tracking a hand from its last keypoints",
@@ -36,7 +36,7 @@ class HandPoseNode(ImageNode):
         super().__init__("hand_pose", **kwargs)
         from handperception.pipeline.hand_pose import HandPoseConfig
 
-        defaults = HandPoseConfig()
+        defaults = HandPoseConfig(crop_size=0)
         self.pipeline_config = HandPoseConfig(**{
             f.name: self.declare(f.name, getattr(defaults, f.name), _PIPELINE_PARAMETERS[f.name])
             for f in fields(HandPoseConfig)
