@@ -4,21 +4,17 @@ import pytest
 from handperception_msgs.msg import HandArray
 from lifecycle_msgs.msg import State
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker, MarkerArray
 
 from handperception.geometry.camera import PinholeCamera
 from handperception.models.checkpoint import save_checkpoint
 from handperception.models.detector import HandDetector
 from handperception.models.pose2p5d import HandPoseNet
-from handperception.msgconv.camera_info import camera_info_msg
-from handperception.msgconv.images import numpy_to_image
 from handperception.ros.nodes.hand_pose import HandPoseNode
-from handperception.ros.qos import image_qos, results_qos
+from handperception.ros.qos import results_qos
 from handperception.sources.synthetic_hands import SyntheticHandsSource
 from rclpy.parameter import Parameter
-from rosutil import RosHarness, wait_for
-from std_msgs.msg import Header
+from rosutil import CameraProbe, RosHarness, wait_for
 
 CAMERA = PinholeCamera.from_fov(160, 120, 60.0)
 
@@ -43,27 +39,16 @@ def _graph(pose, detector, **parameters):
     hands, markers = [], []
     probe.create_subscription(HandArray, "/hands", hands.append, results_qos())
     probe.create_subscription(MarkerArray, "/hand_pose/markers", markers.append, results_qos())
-    images = probe.create_publisher(Image, "/camera/image_raw", image_qos("reliable"))
-    infos = probe.create_publisher(CameraInfo, "/camera/camera_info", results_qos())
-    return ros, node, images, infos, hands, markers
-
-
-def _publish(images, infos, rgb, sec, camera=CAMERA, encoding="rgb8"):
-    header = Header(frame_id="camera_optical_frame")
-    header.stamp.sec = sec
-    infos.publish(camera_info_msg(camera, header))
-    message = numpy_to_image(rgb, "rgb8", header)
-    message.encoding = encoding
-    images.publish(message)
+    return ros, node, CameraProbe(probe, CAMERA), hands, markers
 
 
 def test_frames_give_hand_arrays_with_the_source_header_and_markers(untrained_checkpoints):
-    ros, node, images, infos, hands, markers = _graph(*untrained_checkpoints)
+    ros, node, camera, hands, markers = _graph(*untrained_checkpoints)
     try:
-        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 20)
+        assert wait_for(lambda: node.is_active and camera.matched(), 20)
         source = SyntheticHandsSource(CAMERA, seed=0)
         for sec in range(1, 4):
-            _publish(images, infos, source.frame(sec).rgb, sec)
+            camera.publish(source.frame(sec).rgb, sec)
             assert wait_for(lambda: len(hands) >= sec - 1 and any(h.header.stamp.sec == sec for h in hands), 20)
         received = [h for h in hands if h.header.stamp.sec == 3][0]
         assert received.header.frame_id == "camera_optical_frame"
@@ -78,15 +63,15 @@ def test_frames_give_hand_arrays_with_the_source_header_and_markers(untrained_ch
 
 
 def test_bad_frames_are_dropped_and_counted(untrained_checkpoints):
-    ros, node, images, infos, hands, _ = _graph(*untrained_checkpoints)
+    ros, node, camera, hands, _ = _graph(*untrained_checkpoints)
     try:
-        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 20)
+        assert wait_for(lambda: node.is_active and camera.matched(), 20)
         frame = np.zeros((120, 160, 3), np.uint8)
-        assert wait_for(lambda: _publish(images, infos, frame, 1, encoding="yuv422") or node.stats.snapshot().drops.get("bad_image"))
+        assert wait_for(lambda: camera.publish(frame, 1, encoding="yuv422") or node.stats.snapshot().drops.get("bad_image"))
         wrong_size = PinholeCamera.from_fov(320, 240, 60.0)
-        assert wait_for(lambda: _publish(images, infos, frame, 2, camera=wrong_size)
+        assert wait_for(lambda: camera.publish(frame, 2, camera=wrong_size)
                         or node.stats.snapshot().drops.get("camera_info_mismatch"))
-        _publish(images, infos, frame, 3)
+        camera.publish(frame, 3)
         assert wait_for(lambda: any(h.header.stamp.sec == 3 for h in hands), 20)
         assert not any(h.header.stamp.sec in (1, 2) for h in hands)
     finally:
@@ -94,10 +79,10 @@ def test_bad_frames_are_dropped_and_counted(untrained_checkpoints):
 
 
 def test_missing_checkpoint_fails_configure_but_the_node_lives(tmp_path, untrained_checkpoints):
-    ros, node, images, *_ = _graph(str(tmp_path / "missing.pt"), untrained_checkpoints[1])
+    ros, node, camera, *_ = _graph(str(tmp_path / "missing.pt"), untrained_checkpoints[1])
     try:
         assert wait_for(lambda: node._state_machine.current_state[0] == State.PRIMARY_STATE_UNCONFIGURED, 5)
-        assert not node.is_active and images.get_subscription_count() == 0
+        assert not node.is_active and camera.images.get_subscription_count() == 0
         node.set_parameters([Parameter("pose_checkpoint", value=untrained_checkpoints[0])])
         node.pose_checkpoint = untrained_checkpoints[0]
         node.trigger_configure()
@@ -109,13 +94,13 @@ def test_missing_checkpoint_fails_configure_but_the_node_lives(tmp_path, untrain
 
 def test_mediapipe_backend_finds_the_rendered_right_hand():
     pytest.importorskip("mediapipe")
-    camera = PinholeCamera.from_fov(640, 480, 60.0)
-    ros, node, images, infos, hands, _ = _graph("unused.pt", "unused.pt", backend="mediapipe", min_hand_confidence=0.2,
+    full_frame = PinholeCamera.from_fov(640, 480, 60.0)
+    ros, node, camera, hands, _ = _graph("unused.pt", "unused.pt", backend="mediapipe", min_hand_confidence=0.2,
                                                 detection_threshold=0.3)
     try:
-        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 30)
-        frame = SyntheticHandsSource(camera, seed=0).frame(3)  # a frame MediaPipe's lite model detects
-        _publish(images, infos, frame.rgb, 7, camera=camera)
+        assert wait_for(lambda: node.is_active and camera.matched(), 30)
+        frame = SyntheticHandsSource(full_frame, seed=0).frame(3)  # a frame MediaPipe's lite model detects
+        camera.publish(frame.rgb, 7, camera=full_frame)
         assert wait_for(lambda: hands, 30)
         (hand,) = hands[0].hands
         assert hand.handedness == hand.RIGHT  # a non-mirrored camera: MediaPipe's own label would say Left
@@ -128,21 +113,20 @@ def test_mediapipe_backend_finds_the_rendered_right_hand():
 def test_shipped_checkpoints_track_a_rendered_hand_within_tolerance():
     """The default checkpoints (checkpoints/, found from the package) on a 640x480 rendered right
     hand: an untrained network is ~50 px, ~110 mm root-relative and metres off; these must do far better."""
-    camera = PinholeCamera.from_fov(640, 480, 60.0)
+    full_frame = PinholeCamera.from_fov(640, 480, 60.0)
     ros = RosHarness()
     node = ros.add(HandPoseNode(context=ros.context))
     probe = ros.add(Node("probe", context=ros.context))
     hands = []
     probe.create_subscription(HandArray, "/hands", hands.append, results_qos())
-    images = probe.create_publisher(Image, "/camera/image_raw", image_qos("reliable"))
-    infos = probe.create_publisher(CameraInfo, "/camera/camera_info", results_qos())
-    source = SyntheticHandsSource(camera, seed=1)
+    camera = CameraProbe(probe, full_frame)
+    source = SyntheticHandsSource(full_frame, seed=1)
     errors = []
     try:
-        assert wait_for(lambda: node.is_active and images.get_subscription_count() == 1 and infos.get_subscription_count() == 1, 30)
+        assert wait_for(lambda: node.is_active and camera.matched(), 30)
         for index in range(1, 8):
             frame = source.frame(index)
-            _publish(images, infos, frame.rgb, 100 + index, camera=camera)
+            camera.publish(frame.rgb, 100 + index)
             assert wait_for(lambda: any(h.header.stamp.sec == 100 + index for h in hands), 20)
             received = next(h for h in hands if h.header.stamp.sec == 100 + index)
             if received.hands:
