@@ -139,15 +139,15 @@ def recover_root_depth_from_bones(
     bones: np.ndarray,
     bone_lengths: np.ndarray,
     depth_range: tuple[float, float] = (0.1, 4.0),
-    samples: int = 800,
+    samples: int = 96,
 ) -> np.ndarray:
     """Absolute root depth that makes *every* bone as long as the hand model says, least squares.
 
     ``recover_root_depth`` trusts one bone: an error of a few millimetres in that bone's relative
     depth (a network's typical error) can move the root by tens of centimetres, or leave its
     quadratic without a real root. Fitting all bones averages those errors. The cost is not
-    convex in general, so it is searched on a grid over ``depth_range`` and refined with a
-    parabola through the best sample and its neighbours.
+    convex in general, so it is searched on a grid over ``depth_range``, again on a finer grid
+    around the best sample, and refined with a parabola through the best and its neighbours.
 
     Args:
         normalized_xy: (B, J, 2) normalized image coordinates ``K^-1 [u, v, 1]``.
@@ -175,11 +175,18 @@ def recover_root_depth_from_bones(
         expected = lengths if lengths.ndim == 1 else lengths[:, None, :]
         return ((length - expected) ** 2).sum(-1)
 
-    costs = cost(np.broadcast_to(grid, (len(xy), samples)))
-    best = np.clip(costs.argmin(axis=1), 1, samples - 2)
     rows = np.arange(len(xy))
-    left, centre, right = costs[rows, best - 1], costs[rows, best], costs[rows, best + 1]
-    curvature = left - 2 * centre + right
-    step = grid[1] - grid[0]
-    shift = np.where(curvature > 1e-18, 0.5 * (left - right) / np.where(curvature > 1e-18, curvature, 1.0), 0.0)
-    return grid[best] + np.clip(shift, -1.0, 1.0) * step
+    # Coarse to fine: the whole range, then the two cells around the best sample; then a
+    # parabola through the finest best sample and its neighbours.
+    depths = np.broadcast_to(grid, (len(xy), samples))
+    for level in range(2):
+        if level:
+            depths = depths[rows, best][:, None] + step[:, None] * np.linspace(-1.0, 1.0, samples)[None, :]
+        costs = cost(depths)
+        best = np.clip(costs.argmin(axis=1), 1, samples - 2)
+        step = depths[:, 1] - depths[:, 0]
+    left, middle, right = costs[rows, best - 1], costs[rows, best], costs[rows, best + 1]
+    curvature = left - 2 * middle + right
+    safe = np.where(curvature > 1e-18, curvature, 1.0)
+    shift = np.where(curvature > 1e-18, 0.5 * (left - right) / safe, 0.0)
+    return depths[rows, best] + np.clip(shift, -1.0, 1.0) * step
