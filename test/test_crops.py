@@ -29,8 +29,8 @@ def hand_at(cx: float, cy: float, half: float = 10.0) -> np.ndarray:
     return np.stack([cx + t, cy + t[::-1]], axis=1)
 
 
-def detection(box, side="left", score=0.9):
-    return SimpleNamespace(box_xyxy=np.asarray(box, dtype=float), score=score, handedness=side)
+def detection(box, side="left", score=0.9, side_score=0.9):
+    return SimpleNamespace(box_xyxy=np.asarray(box, dtype=float), score=score, handedness=side, handedness_score=side_score)
 
 
 def test_keypoint_bbox_scale_and_iou():
@@ -145,7 +145,8 @@ def test_tracker_redetects_low_confidence_and_leaving_hands():
     crops = tracker.match([detection([108, 100, 168, 160], "right")])
     assert list(crops) == [0]
     assert crops[0] == box_from_detection(np.array([108.0, 100, 168, 160]))
-    assert tracker.tracks[0].handedness == "right"  # the newer evidence wins
+    # Left at 0.9 (log-odds 2.197) then right at 0.9: 0.8 * 2.197 - 2.197 < 0, the newer evidence wins.
+    assert tracker.tracks[0].handedness == "right"
     with pytest.raises(ValueError, match="not cropped"):
         tracker.update(1, hand_at(630, 130, 25), 0.9)
 
@@ -168,3 +169,25 @@ def test_tracker_drops_stale_and_duplicate_tracks():
     tracker.update(1, hand_at(130, 130, 25), 0.9)
     tracker.update(2, hand_at(131, 130, 25), 0.9)
     assert [t.track_id for t in tracker.end_frame()] == [1]
+
+
+def test_a_track_weighs_its_handedness_evidence_over_frames():
+    tracker = HandTracker()
+    tracker.plan(640, 480)
+    tracker.match([detection([100, 100, 160, 160], "left", side_score=0.8)])
+    track = tracker.update(0, hand_at(130, 130, 25), 0.9, left_probability=0.8)
+    # log(0.8 / 0.2) = 1.3863 per observation; the second adds to 0.8 x the first.
+    assert track.left_evidence == pytest.approx(1.3863 * 1.8, abs=1e-4)
+    assert track.handedness == "left" and track.handedness_score == pytest.approx(1 / (1 + np.exp(-2.4953)), abs=1e-4)
+    # One frame saying right at 0.7 (log-odds -0.8473) does not flip the track ...
+    tracker.end_frame()
+    tracker.plan(640, 480)
+    tracker.update(0, hand_at(130, 130, 25), 0.9, left_probability=0.3)
+    assert track.left_evidence == pytest.approx(0.8 * 2.4953 - 0.8473, abs=1e-4) and track.handedness == "left"
+    # ... a sure one does.
+    tracker.end_frame()
+    tracker.plan(640, 480)
+    tracker.update(0, hand_at(130, 130, 25), 0.9, left_probability=0.05)
+    assert track.handedness == "right"
+    with pytest.raises(ValueError, match="left_probability"):
+        track.observe_handedness(1.5)

@@ -31,3 +31,19 @@ def test_protocol_scores_a_known_error_on_every_split(tmp_path):
         assert split.metrics["auc_0_50"] > 0.99  # all errors ~0 (trapezoid over 100 thresholds from 0 mm)
     paths = report.write(tmp_path)
     assert all(path.exists() for path in paths.values())
+
+
+def test_a_predictor_that_tells_handedness_gets_its_accuracy():
+    """Always answering 'left' is right exactly on the left hands of the test set."""
+    items = SynthHandDataset(load_split("interpolation"), "test", "hands", 8, 1, 32)
+    left_share = np.mean([items[i]["is_left"][0] for i in range(8)])
+    assert 0 < left_share < 1  # both sides occur, so the accuracy is not trivially 0 or 1
+
+    some_hand = np.random.default_rng(0).normal(0.0, 0.03, (21, 3)) + [0.0, 0.0, 0.5]
+
+    def always_left(rgb, k):
+        return np.tile(some_hand, (len(rgb), 1, 1)), np.zeros((len(rgb), 21, 2)), np.ones(len(rgb))
+
+    report = evaluate_hand_pose(always_left, "left", ("interpolation",), samples_per_split=8, size=32, batch_size=3,
+                                progress=False)
+    assert report.splits["interpolation"].metrics["handedness_acc"] == pytest.approx(left_share)

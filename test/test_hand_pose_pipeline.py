@@ -1,5 +1,6 @@
 """HandPosePipeline logic with a scripted detector and estimator (the real ones are tested elsewhere)."""
 import numpy as np
+import pytest
 
 from handperception.geometry.camera import PinholeCamera
 from handperception.models.detector import Detection
@@ -42,7 +43,10 @@ def test_detects_once_then_tracks_with_a_stable_id():
     assert first.detector_ran and not second.detector_ran and detector.calls == 1
     assert [h.track_id for h in first.hands] == [h.track_id for h in second.hands] == [0]
     hand = second.hands[0]
-    assert hand.handedness == "right" and abs(hand.handedness_score - 0.9) < 1e-9
+    # Detector and pose net both say right at 0.9 (log-odds -2.197): the track holds
+    # -2.197 (detection) -> 0.8 x -2.197 - 2.197 = -3.955 (frame 1) -> 0.8 x -3.955 - 2.197 = -5.361.
+    assert first.hands[0].handedness_score == pytest.approx(1 / (1 + np.exp(-3.955)), abs=1e-4)
+    assert hand.handedness == "right" and hand.handedness_score == pytest.approx(1 / (1 + np.exp(-5.361)), abs=1e-4)
     # 2D comes back in frame pixels, inside the tracked crop
     assert np.all(hand.joints_2d >= [hand.roi[0] - 0.5, hand.roi[1] - 0.5])
     assert np.all(hand.joints_2d <= [hand.roi[0] + hand.roi[2], hand.roi[1] + hand.roi[3]])

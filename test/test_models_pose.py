@@ -15,7 +15,8 @@ from handperception.models.heatmaps import (
     peak_mass,
     soft_argmax,
 )
-from handperception.models.pose2p5d import MEAN_REFERENCE_LENGTH_M, HandPoseNet, lift_to_3d
+from handperception.models.pose2p5d import MEAN_REFERENCE_LENGTH_M, HandPoseNet, image_turn, lift_to_3d
+from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 from handperception.skeleton.kinematics import forward_kinematics, sample_shapes
 from handperception.synth.dataset import SynthHandDataset
 from handperception.synth.poses import sample_synergy_poses
@@ -100,13 +101,13 @@ def test_checkpoint_round_trip_and_clear_failures(tmp_path):
     data = torch.load(path, weights_only=True)
     data["state_dict"]["head.2.weight"] = torch.zeros(5, 32, 1, 1)
     data["state_dict"]["extra.weight"] = torch.zeros(1)
-    del data["state_dict"]["handedness.bias"]
+    del data["state_dict"]["palm_facing.bias"]
     torch.save(data, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError) as error:
         load_checkpoint(tmp_path / "bad.pt")
     message = str(error.value)
     assert "head.2.weight: (5, 32, 1, 1) in file, (42, 32, 1, 1) in model" in message
-    assert "missing (1): handedness.bias" in message and "unexpected (1): extra.weight" in message
+    assert "missing (1): palm_facing.bias" in message and "unexpected (1): extra.weight" in message
 
     torch.save({"format": "other", "state_dict": {}}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="not a 'handperception' checkpoint"):
@@ -161,3 +162,28 @@ def test_training_on_tiny_crops_lowers_the_loss():
     assert len(history) == 10 and history[1]["has_3d"] is False and "depth" not in history[1]
     # Steps 0 and 8 see the same fully labelled batch.
     assert history[8]["total"] < 0.9 * history[0]["total"]
+
+
+def test_image_turn_is_the_sine_from_the_index_to_the_little_knuckle():
+    uv = torch.zeros(2, 21, 2)
+    uv[:, INDEX_MCP] = torch.tensor([2.0, 0.0])
+    uv[0, LITTLE_MCP] = torch.tensor([0.0, 3.0])  # 90 deg clockwise on screen (y down): sine 1
+    uv[1, LITTLE_MCP] = torch.tensor([1.0, -1.0])  # 45 deg the other way: -sqrt(1/2)
+    torch.testing.assert_close(image_turn(uv), torch.tensor([1.0, -0.5**0.5]))
+
+
+def test_handedness_is_palm_side_times_image_turn_on_rendered_hands():
+    """On ground truth the factorisation holds: left = palm-facing and turned > 0, or back-facing
+    and turned < 0 (all but edge-on views)."""
+    from handperception.skeleton.frames import wrist_frame
+
+    dataset = SynthHandDataset(load_split("interpolation"), "test", "hands", 60, 2, 32)
+    agree = 0
+    for index in range(len(dataset)):
+        item = dataset[index]
+        joints, is_left = item["keypoints_3d"][0], bool(item["is_left"][0])
+        back = wrist_frame(joints)[0][:, 2] * (-1.0 if is_left else 1.0)
+        palm_facing = float(np.dot(back, joints[0])) > 0  # the back points away from the camera
+        turn = float(image_turn(torch.as_tensor(item["keypoints_2d"][:1], dtype=torch.float32))[0])
+        agree += is_left == (palm_facing == (turn > 0))
+    assert agree >= 57

@@ -49,16 +49,3 @@ def test_wrist_frame_rejects_degenerate_and_nan():
         wrist_frame(joints)
 
 
-@pytest.mark.parametrize("is_left", [False, True])
-def test_chirality_tells_left_from_right_whatever_the_rotation(is_left):
-    from scipy.spatial.transform import Rotation
-
-    from handperception.skeleton.frames import chirality
-    from handperception.skeleton.kinematics import forward_kinematics, mean_shape
-
-    pose = np.zeros((8, 15, 3))
-    pose[..., 0] = 0.4  # every joint flexed 23 degrees: a relaxed hand
-    rotations = Rotation.random(8, random_state=1).as_matrix()
-    hands = forward_kinematics(pose, mean_shape(8), rotations, np.tile([0, 0, 0.5], (8, 1)), np.full(8, is_left))
-    signs = [np.sign(chirality(hand)) for hand in hands]
-    assert signs == [1.0 if is_left else -1.0] * 8

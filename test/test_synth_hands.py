@@ -69,7 +69,7 @@ def test_visible_joints_project_onto_their_hand():
 
 
 def test_two_hand_occlusion_matches_each_hand_rendered_alone():
-    frame = two_hand_crop(SPEC, "train", 0, 1, 96)
+    frame = two_hand_crop(SPEC, "train", 0, 0, 96)  # a crop where the hands overlap
     camera = PinholeCamera.from_matrix(frame.K, 96, 96)
     background = np.zeros((96, 96, 3))
     hands = HandParameters(frame.pose, frame.shape, frame.global_rotation, np.zeros((2, 3)), frame.is_left)

@@ -16,22 +16,23 @@ from handperception.bench.process import ProcessUsage
 CAMERA_ONLY = {"camera_source": {"ros__parameters": {"source": "synthetic:pattern", "fps": 30.0}}}
 
 
-def bench_graph(config: str | Path, frames: int, overrides: dict | None = None) -> dict:
-    """Run ``config`` for ``frames`` camera frames at the configured rate (30 Hz by default)."""
+def bench_graph(config: str | Path, frames: int, overrides: dict | None = None, **run_options) -> dict:
+    """Run ``config`` for ``frames`` camera frames at the configured rate (30 Hz by default);
+    ``run_options`` go to ``run_graph``."""
     from handperception.ros.runner import run_graph
 
     overrides = {node: dict(values) for node, values in (overrides or {}).items()}
     overrides.setdefault("camera_source", {})["max_frames"] = frames
     usage = ProcessUsage().start()
-    result = run_graph(config, overrides, max_wall_s=max(60.0, frames / 5.0))
+    result = run_graph(config, overrides, max_wall_s=max(60.0, frames / 5.0), **run_options)
+    # A camera in another process (bench_node) publishes exactly `frames`.
+    published = result.frames_published if "finished" not in run_options else frames
     return {
         "config": str(config),
-        "frames_published": result.frames_published,
+        "frames_published": published,
         "topics": result.topics,
         "nodes": result.nodes,
-        "frames_dropped": {
-            topic: max(result.frames_published - stats["count"], 0) for topic, stats in result.topics.items()
-        },
+        "frames_dropped": {topic: max(published - stats["count"], 0) for topic, stats in result.topics.items()},
         "process": usage.stop(),
     }
 
@@ -56,22 +57,27 @@ def bench_image_transport(frames: int = 150, width: int = 640, height: int = 480
     return {"image": f"{width}x{height} rgb8 at 30 Hz", "intra_process": intra, "inter_process": inter}
 
 
+def _camera_process(frames: int, width: int, height: int, source: str = "synthetic:pattern") -> subprocess.Popen:
+    """A camera_source node in a process of its own, as a camera driver runs on a robot."""
+    command = [
+        sys.executable, "-c", "from handperception.ros.nodes.camera_source import main; main()",
+        "--ros-args", "-p", f"source:={source}", "-p", f"width:={width}", "-p", f"height:={height}",
+        "-p", f"max_frames:={frames}", "-p", "fps:=30.0",
+    ]
+    return subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _inter_process_image_latency(frames: int, width: int, height: int) -> dict:
     import rclpy
 
     from handperception.ros.runner import TopicMonitor
 
-    command = [
-        sys.executable, "-c", "from handperception.ros.nodes.camera_source import main; main()",
-        "--ros-args", "-p", "source:=synthetic:pattern", "-p", f"width:={width}", "-p", f"height:={height}",
-        "-p", f"max_frames:={frames}", "-p", "fps:=30.0",
-    ]
     context = rclpy.Context()
     rclpy.init(context=context)
     monitor = TopicMonitor(context)
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(monitor.node)
-    publisher = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    publisher = _camera_process(frames, width, height)
     try:
         deadline = time.monotonic() + frames / 30.0 + 20.0
         exited_at = None
@@ -97,8 +103,25 @@ def bench_node(
     node_config: str | Path, frames: int, width: int = 640, height: int = 480, scene: str = "synthetic:hands",
     overrides: dict | None = None,
 ) -> dict:
-    """One node's config fed by the synthetic camera at 30 Hz: its outputs' end-to-end latency."""
+    """One node's config fed at 30 Hz by the synthetic camera in a process of its own (as a
+    camera driver is on a robot): latency from image stamp to each output, where it arrives."""
+    from handperception.ros.runner import configure_environment
+
     data = yaml.safe_load(Path(node_config).read_text())
-    data["camera_source"] = {"ros__parameters": {"source": scene, "fps": 30.0, "width": width, "height": height}}
-    with tempfile.TemporaryDirectory() as directory:
-        return bench_graph(_write_yaml(data, directory), frames, overrides)
+    data.pop("camera_source", None)
+    configure_environment()  # the camera process inherits the DDS profile
+    camera: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            result = bench_graph(
+                _write_yaml(data, directory), frames, overrides,
+                on_ready=lambda nodes: camera.append(_camera_process(frames, width, height, scene)),
+                finished=lambda: bool(camera) and camera[0].poll() is not None,
+                unmonitored=frozenset({"/camera/image_raw", "/camera/camera_info"}),
+            )
+    finally:
+        for process in camera:
+            process.terminate()
+            process.wait(timeout=10)
+    result["camera"] = "separate process"
+    return result

@@ -59,7 +59,7 @@ def biomechanical_2d_claim(context: ClaimContext) -> ClaimResult:
             progress=not context.quick,
         )
         estimator = CropPoseEstimator(run["model"])
-        predicted, _ = estimator.predict(test.arrays["rgb"], test.arrays["K"])
+        predicted = estimator(test.arrays["rgb"], test.arrays["K"]).joints_3d
         scores = evaluate_keypoints(predicted, truth)["metrics"]
         results[name] = {
             "rr_mpjpe_mm": scores["rr_mpjpe_mm"],

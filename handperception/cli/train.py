@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="(detector)")
     parser.add_argument("--eval-frames", type=int, default=200, help="held-out frames to score the detector on")
     parser.add_argument("--out", default="out/checkpoints/detector_tiny.pt", help="checkpoint path (detector)")
+    parser.add_argument("--init", help="continue training this detector checkpoint (use a new --seed for new frames)")
 
 
 def _train_hand(args: argparse.Namespace) -> int:
@@ -55,14 +56,16 @@ def _train_hand(args: argparse.Namespace) -> int:
 
 
 def _train_detector(args: argparse.Namespace) -> int:
-    from handperception.models.checkpoint import save_checkpoint
+    from handperception.models.checkpoint import load_checkpoint, save_checkpoint
     from handperception.runtime.device import resolve_device
     from handperception.train.detector import evaluate_detector, train_detector
 
+    start = load_checkpoint(args.init, expected_model="hand_detector")[0] if args.init else None
     model, history = train_detector(args.steps, args.batch_size, device=resolve_device(args.device), seed=args.seed,
-                                    size=args.size)
+                                    size=args.size, model=start)
     scores = evaluate_detector(model, args.eval_frames) if args.eval_frames else {}
-    meta = {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "evaluation": scores}
+    meta = {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "init": args.init,
+            "evaluation": scores}
     path = save_checkpoint(args.out, model, "hand_detector", model.config, meta)
     print(f"saved {path}; " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if isinstance(v, float)))
     return 0

@@ -2,7 +2,7 @@
 one extrapolation test set per axis, scored with the same metric set.
 
 Why a predictor callable: the protocol must score any model (ours, a checkpoint trained
-elsewhere, MediaPipe) on identical bytes, so it only asks ``predict(rgb, K) -> (3D, 2D)``.
+elsewhere, MediaPipe) on identical bytes, so it only asks ``predict(rgb, K) -> (3D, 2D[, P(left)])``.
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ HAND_POSE_SPLITS: tuple[str, ...] = (
     "extrapolation:viewpoint",
 )
 
-# predict(rgb (B, H, W, 3) uint8, K (B, 3, 3)) -> (joints_3d (B, 21, 3) metres, joints_2d (B, 21, 2) pixels)
-Predictor = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+# predict(rgb (B, H, W, 3) uint8, K (B, 3, 3)) -> (joints_3d (B, 21, 3) metres, joints_2d (B, 21, 2)
+# pixels) or, for a predictor that also tells handedness, (joints_3d, joints_2d, P(left) (B,)).
+Predictor = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
 
 
 def evaluate_hand_pose(
@@ -43,21 +44,26 @@ def evaluate_hand_pose(
     report = EvaluationReport(model=model_name, metadata={"samples_per_split": samples_per_split, "seed": seed, "size": size})
     for split in splits:
         dataset = SynthHandDataset(load_split(split), "test", "hands", samples_per_split, seed, size)
-        predictions_3d, predictions_2d, truth_3d, truth_2d = [], [], [], []
+        predictions_3d, predictions_2d, truth_3d, truth_2d, left_guesses, is_left = [], [], [], [], [], []
         starts = range(0, samples_per_split, batch_size)
         for start in tqdm(starts, desc=f"evaluating {split}", unit="batch", disable=not progress, leave=False):
             items = [dataset[i] for i in range(start, min(start + batch_size, samples_per_split))]
             rgb = np.stack([item["rgb"] for item in items])
             k = np.stack([item["K"] for item in items])
-            joints_3d, joints_2d = predict(rgb, k)
+            joints_3d, joints_2d, *handedness = predict(rgb, k)
             predictions_3d.append(np.asarray(joints_3d))
             predictions_2d.append(np.asarray(joints_2d))
+            left_guesses += [np.asarray(h, dtype=np.float64).reshape(-1) for h in handedness]
             truth_3d.append(np.stack([item["keypoints_3d"][0] for item in items]))
             truth_2d.append(np.stack([item["keypoints_2d"][0] for item in items]))
+            is_left.append(np.array([bool(item["is_left"][0]) for item in items]))
         scores = evaluate_keypoints(
             np.concatenate(predictions_3d), np.concatenate(truth_3d),
             pred_2d=np.concatenate(predictions_2d), gt_2d=np.concatenate(truth_2d),
         )
+        if left_guesses:
+            guessed_left = np.concatenate(left_guesses) > 0.5
+            scores["metrics"]["handedness_acc"] = float(np.mean(guessed_left == np.concatenate(is_left)))
         report.add(SplitResult(split, **scores))
     return report
 
@@ -85,7 +91,7 @@ def evaluate_hand_pose_dataset(
 
     def flush():
         crops, cameras, joints, visible = zip(*batch)
-        predicted, _ = predict(np.stack(crops), np.stack([camera.matrix for camera in cameras]))
+        predicted = predict(np.stack(crops), np.stack([camera.matrix for camera in cameras]))[0]
         predictions.append(np.asarray(predicted))
         truth.append(np.stack(joints))
         masks.append(np.stack(visible))

@@ -20,7 +20,8 @@ from handperception.models.pose2p5d import HandPoseOutput, backproject_2p5d, lif
 from handperception.skeleton.definition import ROOT
 
 KEYPOINT_NORMS = ("l1", "l2")
-DEFAULT_WEIGHTS = {"uv": 1.0, "heatmap": 1.0, "depth": 1.0, "xyz": 1.0, "handedness": 0.1, "biomech": 1.0}
+# Handedness at full weight: at 0.1 the palm-side cue stayed at 60 % after 8000 steps.
+DEFAULT_WEIGHTS = {"uv": 1.0, "heatmap": 1.0, "depth": 1.0, "xyz": 1.0, "handedness": 1.0, "biomech": 1.0}
 
 
 @dataclass

@@ -19,10 +19,13 @@ from handperception.geometry.camera import PinholeCamera, recover_root_depth
 from handperception.models.backbone import Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image, peak_mass, soft_argmax
 from handperception.skeleton.definition import BONES, FINGER_JOINTS, NUM_JOINTS, ROOT
+from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 from handperception.skeleton.kinematics import MEAN_BONE_LENGTHS
 
 REFERENCE_BONE_JOINTS = (ROOT, FINGER_JOINTS[2][0])
 MEAN_REFERENCE_LENGTH_M = float(MEAN_BONE_LENGTHS[BONES.index(REFERENCE_BONE_JOINTS)])
+# tanh(4 sin): a hand turned 15 deg out of edge-on already counts 76 % of a face-on one.
+TURN_SHARPNESS = 4.0
 
 
 @dataclass
@@ -32,7 +35,8 @@ class HandPoseOutput:
     heatmaps (B, 21, h, w) logits; probabilities (B, 21, h, w) their spatial softmax;
     uv (B, 21, 2) crop pixels; depth (B, 21) root-relative depth in reference-bone units (wrist
     exactly 0, positive = farther from the camera); confidence (B, 21) in [0, 1] (share of the
-    heatmap mass near its expectation); handedness_logit (B,) > 0 means left hand.
+    heatmap mass near its expectation); palm_facing_logit (B,) > 0 means the palm faces the
+    camera; handedness_logit (B,) > 0 means left hand.
     """
 
     heatmaps: torch.Tensor
@@ -40,6 +44,7 @@ class HandPoseOutput:
     uv: torch.Tensor
     depth: torch.Tensor
     confidence: torch.Tensor
+    palm_facing_logit: torch.Tensor
     handedness_logit: torch.Tensor
 
 
@@ -48,7 +53,14 @@ class HandPoseNet(nn.Module):
 
     Backbone features feed a head with one heatmap and one depth map per joint; the joint's
     depth is its depth map averaged under its own heatmap's softmax, so depth is read where the
-    joint is (Iqbal et al. 2018). A pooled-feature linear layer gives the handedness logit.
+    joint is (Iqbal et al. 2018).
+
+    Handedness is factored into what pooled features can see and what the keypoints show: a
+    pooled-feature linear layer tells whether the palm or the back faces the camera (skin tone,
+    nails), and the predicted 2D knuckle layout tells which way the hand is turned in the image
+    (``image_turn``); a left hand is palm-facing and turned positively or back-facing and turned
+    negatively. Pooled features alone cannot learn left from right, a mirror-image layout
+    (measured: 50 % on synthetic crops after 8000 steps).
     """
 
     def __init__(self, size: str = "tiny", output_stride: int = 4, num_joints: int = NUM_JOINTS, beta: float = 1.0) -> None:
@@ -62,7 +74,7 @@ class HandPoseNet(nn.Module):
         self.head = nn.Sequential(
             nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, 2 * num_joints, 1)
         )
-        self.handedness = nn.Linear(width, 1)
+        self.palm_facing = nn.Linear(width, 1)
         self.standardize = Standardize()
         self.num_joints, self.beta = num_joints, beta
         self.config = {"size": size, "output_stride": output_stride, "num_joints": num_joints, "beta": beta}
@@ -74,14 +86,26 @@ class HandPoseNet(nn.Module):
         heatmaps, depth_maps = self.head(features).split(self.num_joints, dim=1)
         uv_heatmap, probabilities = soft_argmax(heatmaps, self.beta)
         depth = (probabilities * depth_maps).sum((-2, -1))
+        palm_facing = self.palm_facing(features.mean((-2, -1)))[:, 0]
         return HandPoseOutput(
             heatmaps=heatmaps,
             probabilities=probabilities,
             uv=heatmap_to_image(uv_heatmap, self.backbone.output_stride),
             depth=depth - depth[:, ROOT : ROOT + 1],
             confidence=peak_mass(probabilities, uv_heatmap).detach(),
-            handedness_logit=self.handedness(features.mean((-2, -1)))[:, 0],
+            palm_facing_logit=palm_facing,
+            # Keypoints are not pulled around to fit a handedness label: the turn is detached.
+            handedness_logit=palm_facing * torch.tanh(TURN_SHARPNESS * image_turn(uv_heatmap.detach())),
         )
+
+
+def image_turn(uv: torch.Tensor) -> torch.Tensor:
+    """(B, 21, 2) image points (y down) -> (B,) sine of the angle from wrist->index knuckle to
+    wrist->little knuckle: > 0 for a left hand showing its palm or a right hand its back, ~0 when
+    the hand is seen edge-on (then handedness cannot be seen either)."""
+    index, little = uv[:, INDEX_MCP] - uv[:, ROOT], uv[:, LITTLE_MCP] - uv[:, ROOT]
+    cross = index[:, 0] * little[:, 1] - index[:, 1] * little[:, 0]
+    return cross / (index.norm(dim=-1) * little.norm(dim=-1)).clamp(min=1e-6)
 
 
 def intrinsics_tensor(camera: PinholeCamera | torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,11 @@ KEYPOINT_CROP_SCALE = 1.3
 # Smallest crop side in frame pixels; a tiny far hand is better upsampled from some context.
 MIN_CROP_SIDE = 32
 HANDEDNESS = ("left", "right")
+# How much of a track's handedness evidence carries over to the next observation: single frames
+# may guess wrong (a side view, a fist), a hand does not change sides, but a track that jumped to
+# the other hand must be able to follow within a few frames.
+HANDEDNESS_MEMORY = 0.8
+_LOG_ODDS_LIMIT = 7.0  # one observation never counts for more than P = 0.999
 
 
 @dataclass(frozen=True)
@@ -176,15 +181,31 @@ class Track:
     keypoints (21, 2) frame pixels from the last pose update (None until the first);
     hand_box (4,) xyxy in the detector's box convention (padded keypoint box), frame pixels;
     confidence in [0, 1] (pose confidence, or the detection score before the first pose update);
-    missed: consecutive frames that ended without a pose update.
+    missed: consecutive frames that ended without a pose update; left_evidence: log-odds that it
+    is a left hand, every observation added to HANDEDNESS_MEMORY times the previous sum.
     """
 
     track_id: int
     hand_box: np.ndarray
-    handedness: str
     confidence: float
     keypoints: np.ndarray | None = None
     missed: int = 0
+    left_evidence: float = 0.0
+
+    @property
+    def handedness(self) -> str:
+        return "left" if self.left_evidence > 0 else "right"
+
+    @property
+    def handedness_score(self) -> float:
+        """Probability of ``handedness`` in [0.5, 1]."""
+        return float(1.0 / (1.0 + np.exp(-abs(self.left_evidence))))
+
+    def observe_handedness(self, left_probability: float) -> None:
+        if not 0.0 <= left_probability <= 1.0:
+            raise ValueError(f"left_probability must be in [0, 1], got {left_probability}")
+        odds = np.log(max(left_probability, 1e-12)) - np.log(max(1.0 - left_probability, 1e-12))
+        self.left_evidence = HANDEDNESS_MEMORY * self.left_evidence + float(np.clip(odds, -_LOG_ODDS_LIMIT, _LOG_ODDS_LIMIT))
 
 
 @dataclass(frozen=True)
@@ -280,19 +301,21 @@ class HandTracker:
         for index, detection in enumerate(detections):
             track = matched.get(index)
             if track is None:
-                track = Track(self._next_id, boxes[index], _checked_side(detection.handedness), float(detection.score))
+                track = Track(self._next_id, boxes[index], float(detection.score))
                 self._tracks[track.track_id] = track
                 self._next_id += 1
             elif track.track_id in self._cropped:
                 continue
             else:
-                track.hand_box, track.handedness = boxes[index], _checked_side(detection.handedness)
+                track.hand_box = boxes[index]
+            track.observe_handedness(_left_probability(detection))
             crops[track.track_id] = box_from_detection(boxes[index], min_side=self.min_side)
             self._cropped.add(track.track_id)
         return crops
 
-    def update(self, track_id: int, keypoints: np.ndarray, confidence: float, handedness: str | None = None) -> None:
-        """Record the pose net's (21, 2) frame-pixel keypoints and confidence in [0, 1] for a cropped track."""
+    def update(self, track_id: int, keypoints: np.ndarray, confidence: float, left_probability: float | None = None) -> Track:
+        """Record the pose net's (21, 2) frame-pixel keypoints, confidence in [0, 1] and, if it
+        tells, P(left hand) for a cropped track; returns the track."""
         if track_id not in self._tracks:
             raise ValueError(f"unknown track id {track_id}")
         if track_id not in self._cropped:
@@ -304,10 +327,11 @@ class HandTracker:
         track.keypoints = np.array(keypoints, dtype=np.float64)
         track.hand_box = scale_box(box, DETECTION_BOX_PADDING)
         track.confidence = float(confidence)
-        if handedness is not None:
-            track.handedness = _checked_side(handedness)
+        if left_probability is not None:
+            track.observe_handedness(left_probability)
         track.missed = 0
         self._updated.add(track_id)
+        return track
 
     def end_frame(self) -> list[Track]:
         """Close the frame: age tracks without an update, drop stale and duplicate ones; returns live tracks."""
@@ -334,7 +358,9 @@ def _inside(keypoints: np.ndarray, width: int, height: int) -> bool:
     return bool(box[0] >= -0.5 and box[1] >= -0.5 and box[2] <= width - 0.5 and box[3] <= height - 0.5)
 
 
-def _checked_side(handedness: str) -> str:
-    if handedness not in HANDEDNESS:
-        raise ValueError(f"handedness must be one of {HANDEDNESS}, got {handedness!r}")
-    return handedness
+def _left_probability(detection) -> float:
+    """P(left) of a detection with ``handedness`` and its probability ``handedness_score``."""
+    if detection.handedness not in HANDEDNESS:
+        raise ValueError(f"handedness must be one of {HANDEDNESS}, got {detection.handedness!r}")
+    score = float(detection.handedness_score)
+    return score if detection.handedness == "left" else 1.0 - score

@@ -16,20 +16,8 @@ from handperception.pipeline.crops import CropBox, HandTracker, crop_and_resize,
 from handperception.pipeline.pose_estimator import CropPoseEstimator
 from handperception.results import HandEstimate
 from handperception.runtime.smoothing import HandTrackSmoother
-from handperception.skeleton.frames import chirality
 
 _OTHER_SIDE = {"left": "right", "right": "left"}
-# Chirality (metres of finger curl along the palm normal) at which a side is ~73 % certain.
-CHIRALITY_SCALE_M = 0.01
-
-
-def _left_probability(joints_3d: np.ndarray, network_guess: float) -> float:
-    """Handedness from the 3D pose's chirality (71 % right on the synthetic test crops, against
-    the network's own 53 %); the network's guess only when the palm is degenerate."""
-    try:
-        return float(1.0 / (1.0 + np.exp(-chirality(joints_3d) / CHIRALITY_SCALE_M)))
-    except ValueError:
-        return network_guess
 
 
 @dataclass
@@ -105,9 +93,7 @@ class HandPosePipeline:
             if not (np.all(np.isfinite(joints_3d)) and np.all(np.isfinite(joints_2d)) and np.all(np.isfinite(confidence))):
                 drops.append("non_finite_output")
                 continue
-            p_left = _left_probability(joints_3d, float(poses.left_probability[row]))
-            side = "left" if p_left > 0.5 else "right"
-            self.tracker.update(track_id, joints_2d, float(confidence.mean()), side)
+            track = self.tracker.update(track_id, joints_2d, float(confidence.mean()), float(poses.left_probability[row]))
             if confidence.mean() < self.config.min_hand_confidence:
                 drops.append("low_confidence")
                 continue
@@ -116,8 +102,8 @@ class HandPosePipeline:
             box = crops[track_id]
             hands.append(HandEstimate(
                 joints_3d=joints_3d, joints_2d=joints_2d, joint_confidence=confidence,
-                handedness=_OTHER_SIDE[side] if self.config.mirrored else side,
-                handedness_score=max(p_left, 1.0 - p_left), score=float(confidence.mean()), track_id=track_id,
+                handedness=_OTHER_SIDE[track.handedness] if self.config.mirrored else track.handedness,
+                handedness_score=track.handedness_score, score=float(confidence.mean()), track_id=track_id,
                 roi=(box.x0, box.y0, box.side, box.side),
             ))
         return hands, drops

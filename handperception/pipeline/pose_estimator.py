@@ -20,7 +20,9 @@ from handperception.skeleton.kinematics import MEAN_BONE_LENGTHS
 @dataclass
 class CropPoses:
     """joints_3d (B, 21, 3) metres crop-camera frame; uv (B, 21, 2) crop pixels;
-    confidence (B, 21) in [0, 1]; left_probability (B,)."""
+    confidence (B, 21) in [0, 1]; left_probability (B,) P(left hand), the network's (which side
+    faces the camera times the knuckles' turn in the image; the 3D pose's chirality added as more
+    evidence made it worse: 73 -> 67 % on synthetic test crops)."""
 
     joints_3d: np.ndarray
     uv: np.ndarray
@@ -63,7 +65,7 @@ class CropPoseEstimator:
             left_probability=torch.sigmoid(output.handedness_logit).cpu().numpy().astype(np.float64),
         )
 
-    def predict(self, crops: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The evaluation protocol's Predictor: (3D joints, 2D joints)."""
+    def predict(self, crops: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The evaluation protocol's Predictor: (3D joints, 2D joints, P(left))."""
         poses = self(crops, intrinsics)
-        return poses.joints_3d, poses.uv
+        return poses.joints_3d, poses.uv, poses.left_probability

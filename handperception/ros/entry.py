@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
@@ -13,7 +14,11 @@ def run_single_node(node_class, argv: list[str] | None = None) -> int:
     configure_gil_switching()
     rclpy.init(args=sys.argv if argv is None else argv)
     node = node_class()
-    executor = MultiThreadedExecutor()
+    # One dispatcher thread, as in the runner (its run_graph says why); image nodes infer on
+    # their own worker threads.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="MultiThreadedExecutor is used with a single thread")
+        executor = MultiThreadedExecutor(num_threads=1)
     executor.add_node(node)
     try:
         executor.spin()

@@ -21,6 +21,7 @@ from handperception.msgconv.images import ImageConversionError
 from handperception.ros.qos import image_qos, results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.ros.sync import ApproximateTimeSynchronizer
+from handperception.runtime import freeze_startup_heap
 from handperception.runtime.stats import RateLatencyMonitor
 
 
@@ -85,7 +86,10 @@ class HandperceptionNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self._transition(self.configure, "configure")
+        result = self._transition(self.configure, "configure")
+        if result == TransitionCallbackReturn.SUCCESS:
+            freeze_startup_heap()
+        return result
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = self._transition(self.activate, "activate")

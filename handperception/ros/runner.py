@@ -92,12 +92,14 @@ class TopicStats:
 
 
 class TopicMonitor:
-    """Subscribes to every stamped topic the graph publishes; rate and ``now - header.stamp``."""
+    """Subscribes to every stamped topic the graph publishes (but ``unmonitored``); rate and
+    ``now - header.stamp``."""
 
-    def __init__(self, context):
+    def __init__(self, context, unmonitored: frozenset[str] = frozenset()):
         from rclpy.node import Node
 
         self.node = Node("handperception_runner_monitor", context=context)
+        self.unmonitored = _IGNORED_TOPICS | unmonitored
         self.stats: dict[str, TopicStats] = {}
         self._subscriptions: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -110,7 +112,7 @@ class TopicMonitor:
         qos = image_qos("best_effort")  # matches any publisher; a few deep so counts stay exact
         qos.depth = 10
         for topic, types in self.node.get_topic_names_and_types():
-            if topic in self._subscriptions or topic in _IGNORED_TOPICS or topic.endswith("/transition_event"):
+            if topic in self._subscriptions or topic in self.unmonitored or topic.endswith("/transition_event"):
                 continue
             msg_type = message_class(types[0])
             if "header" not in msg_type.get_fields_and_field_types():
@@ -175,6 +177,8 @@ def run_graph(
     drain_s: float = 1.0,
     num_threads: int = 1,
     on_ready=None,
+    finished=None,
+    unmonitored: frozenset[str] = frozenset(),
 ) -> RunResult:
     """Run the graph until its camera source finishes (or ``max_wall_s``), then shut down.
 
@@ -184,6 +188,9 @@ def run_graph(
 
     ``overrides`` maps node name -> {parameter: value}, applied over the config file.
     ``on_ready(nodes)`` is called once every node exists (tests use it to attach probes).
+    ``finished()``, if given, ends the run instead of the graph's camera source (a camera in
+    another process); ``unmonitored`` topics are left out of the topic statistics (subscribing
+    to a camera's images costs the process under test their deserialisation).
     """
     names = graph_nodes(config_path)
     configure_environment()
@@ -209,7 +216,7 @@ def run_graph(
             params = [Parameter(k, value=v) for k, v in node_overrides.items()]
             nodes[name] = node_class(name)(context=context, parameter_overrides=params)
             executor.add_node(nodes[name])
-        monitor = TopicMonitor(context)
+        monitor = TopicMonitor(context, unmonitored)
         executor.add_node(monitor.node)
         if on_ready is not None:
             on_ready(nodes)
@@ -220,7 +227,7 @@ def run_graph(
             _start_source_when_graph_listens(source, [n for n in nodes.values() if n is not source])
         try:
             while time.monotonic() - started < max_wall_s:
-                if source is not None and source.finished:
+                if (finished() if finished is not None else source is not None and source.finished):
                     time.sleep(drain_s)
                     break
                 time.sleep(0.05)

@@ -32,18 +32,3 @@ def wrist_frame(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("degenerate palm: index and little MCPs lie on the wrist-middle line")
     y = y / y_norm
     return np.stack([x, y, np.cross(x, y)], axis=1), joints[ROOT].copy()
-
-
-def chirality(joints: np.ndarray) -> float:
-    """Signed curl of the fingers along the wrist frame's z, metres: > 0 a left hand, < 0 a right.
-
-    Why it works: z = x cross y is the back-of-hand normal of a right hand and the palm normal
-    of a left one (mirroring flips the frame's handedness), and fingers and thumb curl towards
-    the palm. A crop alone hardly tells a right hand's back from a left hand's palm, but the 3D
-    pose does, whenever the fingers are not dead straight. Raises ValueError like wrist_frame.
-    """
-    rotation, _ = wrist_frame(joints)
-    normal = rotation[:, 2]
-    fingers = [np.dot(joints[f[-1]] - joints[f[0]], normal) for f in FINGER_JOINTS[1:]]
-    thumb = np.dot(joints[FINGER_JOINTS[0][-1]] - joints[FINGER_JOINTS[0][0]], normal)
-    return float(np.mean(fingers) + 0.5 * thumb)

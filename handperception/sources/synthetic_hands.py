@@ -37,15 +37,17 @@ def _track(rng: np.random.Generator, camera: PinholeCamera, is_left: bool, frame
     depth = rng.uniform(0.45, 0.6)
     centre = camera.unproject(pixel, depth)
     sway = 0.04 * np.stack([np.sin(phase), 0.5 * np.sin(2 * phase), 0.3 * np.cos(phase)], axis=1)
-    # Backs of the hands towards the camera, turning +-25 deg: inside the viewpoint range the
-    # shipped checkpoints were trained on (config/splits/hands19.yaml, palms are extrapolation).
-    azimuth = (-20 if is_left else 20) + 25 * np.sin(phase + rng.uniform(0, np.pi))
+    # The right hand shows its back, the left its palm (as a person facing a robot holds them),
+    # each turning +-40 deg: both sides of both hands within the trained viewpoint range
+    # (config/splits/hands19.yaml).
+    azimuth = (160 if is_left else 20) + 40 * np.sin(phase + rng.uniform(0, np.pi))
     rotations = np.stack([viewpoint_rotation(a, 10 * np.cos(p), 8 * np.sin(p)) for a, p in zip(azimuth, phase)])
     return HandTrack(is_left, poses, centre + sway, rotations)
 
 
 class SyntheticHandsSource:
-    """Frames of ``hands`` (1 or 2) hands moving over a fixed background, backs towards the camera.
+    """Frames of ``hands`` (1 or 2) hands moving over a fixed background: a right hand's back, and
+    with two hands also a left hand's palm.
 
     ``read`` returns RGB frames in a loop of ``loop_frames``; ``frame(i)`` the full HandFrame
     (keypoints, segmentation, depth, visibility) of frame i for tests and evaluation.

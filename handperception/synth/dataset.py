@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from torch.utils.data import Dataset
 
-from handperception.synth.render import HandFrame
+from handperception.synth.render import RENDERER_VERSION, HandFrame
 from handperception.synth.scenes import hand_crop, two_hand_crop
 from handperception.synth.splits import PARTITIONS, SplitSpec
 
@@ -61,8 +61,12 @@ class SynthHandDataset(Dataset):
         return frame_to_item(scene(self.spec, self.partition, self.seed, index, self.size))
 
     def describe(self) -> dict:
+        """Everything the items depend on: the manifest of written shards and the key of cached ones."""
         return {
             "split": self.spec.name,
+            "ranges": {axis: {name: [list(r.train), list(r.test)] for name, r in params.items()}
+                       for axis, params in self.spec.ranges.items()},
+            "renderer": RENDERER_VERSION,
             "partition": self.partition,
             "kind": self.kind,
             "length": self.length,

@@ -23,12 +23,14 @@ from handperception.synth.hand_model import (
     LEFT_PALM,
     PALM_ROD_SPACING,
     RIGHT_PALM,
-    Capsules,
     hand_capsules,
     joint_radii,
 )
 from handperception.synth.raster import rasterize_capsules
+from handperception.synth.skin import SkinMap
 
+# Bumped whenever what the renderer draws changes, so cached training sets are rendered anew.
+RENDERER_VERSION = 3
 # Representative skin albedos (sRGB), light to dark, after Fitzpatrick-scale colour surveys.
 SKIN_TONES = np.array(
     [
@@ -200,14 +202,15 @@ def render_hands(
         raise ValueError(f"background must be ({camera.height}, {camera.width}, 3), got {image.shape}")
     if n:
         per_hand = [hand_capsules(keypoints[i], scales[i], hands.is_left[i]) for i in range(n)]
-        capsule_hand = np.repeat(np.arange(n), [len(c.radius) for c in per_hand])
-        raster = rasterize_capsules(camera, Capsules.concatenate(per_hand))
+        skin_map = SkinMap.of_hands(keypoints, hands.is_left, per_hand)
+        raster = rasterize_capsules(camera, skin_map.capsules)
         label = raster.label
         rows, cols = np.nonzero(raster.capsule >= 0)
         if len(rows):
-            hand = capsule_hand[raster.capsule[rows, cols]]
-            normal = _shading_normals(camera, raster, rows, cols, hand, scales)
-            image[rows, cols] = _shade(rng, normal, skins[hand])
+            capsule = raster.capsule[rows, cols]
+            normal = _shading_normals(camera, raster, rows, cols, skin_map.hand[capsule], scales)
+            points = camera.unproject(np.stack([cols, rows], axis=1), raster.depth[rows, cols])
+            image[rows, cols] = _shade(rng, normal, skin_map.albedos(points, normal, capsule, skins))
         depth = raster.depth
         visibility = np.stack([visibility_of(camera, keypoints[i], joint_radii(scales[i]), depth) for i in range(n)])
         depth[np.isinf(depth)] = 0.0

@@ -49,7 +49,7 @@ def train_pose(
     use_biomech: bool = True,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    """Adam on PoseLoss for `steps` steps; returns one dict of loss terms per step.
+    """Adam with cosine learning-rate decay on PoseLoss for `steps` steps; returns one dict of loss terms per step.
 
     With loader_2d_only, even steps use a fully labelled batch and odd steps a 2D-only one;
     each loader is cycled as often as needed. Each history entry has "step", "has_3d" and the
@@ -60,6 +60,8 @@ def train_pose(
     model = model.to(device).train()
     criterion: nn.Module = PoseLoss(stride=model.backbone.output_stride, use_biomech=use_biomech)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    # Cosine decay to zero: the last steps average out batch noise instead of bouncing on it.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
     sources = [(cycle(loader_3d), True)] + ([(cycle(loader_2d_only), False)] if loader_2d_only is not None else [])
     history = []
     bar = tqdm(range(steps), desc="train pose", unit="step", disable=not progress)
@@ -70,6 +72,7 @@ def train_pose(
         optimiser.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimiser.step()
+        schedule.step()
         record = {"step": step, "has_3d": has_3d, **{name: float(value.detach()) for name, value in terms.items()}}
         history.append(record)
         bar.set_postfix(loss=f"{record['total']:.3f}")
