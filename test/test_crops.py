@@ -113,8 +113,8 @@ def test_tracker_ids_stay_stable_and_detector_runs_only_when_needed():
     for shift in range(1, 4):
         plan = tracker.plan(640, 480)
         assert sorted(plan.crops) == [0, 1] and not plan.needs_detection
-        # Crop around the moved keypoints: centred on them, 1.3x their 50-pixel extent.
-        assert plan.crops[0].side == 65
+        # Crop around the moved keypoints: centred on them, 1.5x their 50-pixel extent.
+        assert plan.crops[0].side == 75
         tracker.update(0, hand_at(130 + 5 * shift, 130, 25), 0.9)
         tracker.update(1, hand_at(435, 235 + 5 * shift, 30), 0.8)
         tracker.end_frame()

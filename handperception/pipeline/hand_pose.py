@@ -33,7 +33,7 @@ class HandPoseConfig:
     crop_size: int = 96
     detection_threshold: float = 0.25
     max_hands: int = 2
-    tracking_confidence: float = 0.5
+    tracking_confidence: float = 0.35
     detection_interval: int = 10
     min_hand_confidence: float = 0.2
     mirrored: bool = False

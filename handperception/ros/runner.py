@@ -177,7 +177,6 @@ def run_graph(
     drain_s: float = 1.0,
     num_threads: int = 1,
     on_ready=None,
-    finished=None,
     unmonitored: frozenset[str] = frozenset(),
 ) -> RunResult:
     """Run the graph until its camera source finishes (or ``max_wall_s``), then shut down.
@@ -188,9 +187,8 @@ def run_graph(
 
     ``overrides`` maps node name -> {parameter: value}, applied over the config file.
     ``on_ready(nodes)`` is called once every node exists (tests use it to attach probes).
-    ``finished()``, if given, ends the run instead of the graph's camera source (a camera in
-    another process); ``unmonitored`` topics are left out of the topic statistics (subscribing
-    to a camera's images costs the process under test their deserialisation).
+    ``unmonitored`` topics are left out of the topic statistics (subscribing to a camera's images
+    costs the process under test their deserialisation).
     """
     names = graph_nodes(config_path)
     configure_environment()
@@ -227,7 +225,7 @@ def run_graph(
             _start_source_when_graph_listens(source, [n for n in nodes.values() if n is not source])
         try:
             while time.monotonic() - started < max_wall_s:
-                if (finished() if finished is not None else source is not None and source.finished):
+                if source is not None and source.finished:
                     time.sleep(drain_s)
                     break
                 time.sleep(0.05)
