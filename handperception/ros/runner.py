@@ -206,6 +206,7 @@ def run_graph(
         warnings.filterwarnings("ignore", message="MultiThreadedExecutor is used with a single thread")
         executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
     started = time.monotonic()
+    spinner = None
     try:
         for name in names:
             node_overrides = dict((overrides or {}).get(name, {}))
@@ -240,6 +241,10 @@ def run_graph(
         )
     finally:
         executor.shutdown(timeout_sec=5.0)
+        if spinner is not None:
+            # shutdown() can return while the spin thread is still inside its last wait; nodes
+            # destroyed under it raise InvalidHandle there.
+            spinner.join(timeout=5.0)
         for node in nodes.values():
             node.destroy_node()
         rclpy.try_shutdown(context=context)
