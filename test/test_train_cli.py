@@ -31,3 +31,17 @@ def test_train_detector_cli_writes_a_loadable_checkpoint(tmp_path):
                  "--out", str(out)]) == 0
     model, config = load_checkpoint(out, expected_model="hand_detector")
     assert config["size"] == "tiny"
+
+
+def test_loss_weights_from_the_config_reach_the_loss(tmp_path):
+    from handperception.train.hand import train_hand
+
+    config = {"data": {"crop_size": 32, "labelled_3d": 4, "labelled_2d_only": 0, "cache_dir": str(tmp_path)},
+              "train": {"steps": 2, "batch_size": 2, "device": "cpu", "loss_weights": {"biomech": 0.0}},
+              "out": str(tmp_path / "hand.pt")}
+    history = train_hand(config, progress=False)["history"]
+    assert [record["biomech"] for record in history] == [0.0, 0.0]
+    assert all(record["uv"] > 0 for record in history)
+    config["train"]["loss_weights"] = {"biomechanics": 1.0}
+    with pytest.raises(ValueError, match="unknown loss weights"):
+        train_hand(config, progress=False)

@@ -15,7 +15,7 @@ DEFAULTS = {
     "model": {"size": "tiny", "output_stride": 4},
     "data": {"split": "interpolation", "crop_size": 96, "labelled_3d": 3000, "labelled_2d_only": 3000,
              "seed": 0, "cache_dir": "data/cache"},
-    "train": {"steps": 3000, "batch_size": 32, "lr": 1e-3, "biomech": True, "device": "auto"},
+    "train": {"steps": 3000, "batch_size": 32, "lr": 1e-3, "biomech": True, "loss_weights": {}, "device": "auto"},
     "out": "out/checkpoints/hand_tiny.pt",
 }
 
@@ -63,7 +63,7 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
         loader_2d = _loader(two_d, train["batch_size"], data["seed"] + 1)
     model = HandPoseNet(**config["model"])
     history = train_pose(model, _loader(labelled, train["batch_size"], data["seed"]), loader_2d, train["steps"],
-                         train["lr"], device, train["biomech"], progress)
+                         train["lr"], device, train["biomech"], progress, train["loss_weights"])
     meta = {"crop_size": data["crop_size"], "data": data, "train": train, "final_loss": history[-1]["total"]}
     checkpoint = save_checkpoint(config["out"], model, "hand_pose_net", config["model"], meta)
     plot_history(history, Path(config["out"]).with_suffix(".loss.png"))

@@ -48,6 +48,7 @@ def train_pose(
     device: str | torch.device = "cpu",
     use_biomech: bool = True,
     progress: bool = True,
+    loss_weights: dict[str, float] | None = None,
 ) -> list[dict[str, float]]:
     """Adam with cosine learning-rate decay on PoseLoss for `steps` steps; returns one dict of loss terms per step.
 
@@ -58,7 +59,7 @@ def train_pose(
     if steps <= 0 or not lr > 0:
         raise ValueError(f"steps and lr must be positive, got {steps}, {lr}")
     model = model.to(device).train()
-    criterion: nn.Module = PoseLoss(stride=model.backbone.output_stride, use_biomech=use_biomech)
+    criterion: nn.Module = PoseLoss(loss_weights, stride=model.backbone.output_stride, use_biomech=use_biomech)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     # Cosine decay to zero: the last steps average out batch noise instead of bouncing on it.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
