@@ -16,15 +16,17 @@ from handperception.bench.process import ProcessUsage
 CAMERA_ONLY = {"camera_source": {"ros__parameters": {"source": "synthetic:pattern", "fps": 30.0}}}
 
 
-def bench_graph(config: str | Path, frames: int, overrides: dict | None = None, **run_options) -> dict:
+def bench_graph(
+    config: str | Path, frames: int, overrides: dict | None = None, unmonitored: frozenset[str] = frozenset()
+) -> dict:
     """Run ``config`` for ``frames`` camera frames at the configured rate (30 Hz by default);
-    ``run_options`` go to ``run_graph``."""
+    ``unmonitored`` topics are left out of the statistics (see ``run_graph``)."""
     from handperception.ros.runner import run_graph
 
     overrides = {node: dict(values) for node, values in (overrides or {}).items()}
     overrides.setdefault("camera_source", {})["max_frames"] = frames
     usage = ProcessUsage().start()
-    result = run_graph(config, overrides, max_wall_s=max(60.0, frames / 5.0), **run_options)
+    result = run_graph(config, overrides, max_wall_s=max(60.0, frames / 5.0), unmonitored=unmonitored)
     return {
         "config": str(config),
         "frames_published": result.frames_published,
@@ -57,11 +59,11 @@ def bench_image_transport(frames: int = 150, width: int = 640, height: int = 480
     return {"image": f"{width}x{height} rgb8 at 30 Hz", "intra_process": intra, "inter_process": inter}
 
 
-def _camera_process(frames: int, width: int, height: int, source: str = "synthetic:pattern") -> subprocess.Popen:
+def _camera_process(frames: int, width: int, height: int) -> subprocess.Popen:
     """A camera_source node in a process of its own, as a camera driver runs on a robot."""
     command = [
         sys.executable, "-c", "from handperception.ros.nodes.camera_source import main; main()",
-        "--ros-args", "-p", f"source:={source}", "-p", f"width:={width}", "-p", f"height:={height}",
+        "--ros-args", "-p", "source:=synthetic:pattern", "-p", f"width:={width}", "-p", f"height:={height}",
         "-p", f"max_frames:={frames}", "-p", "fps:=30.0",
     ]
     return subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

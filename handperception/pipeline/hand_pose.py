@@ -93,8 +93,9 @@ class HandPosePipeline:
             if not (np.all(np.isfinite(joints_3d)) and np.all(np.isfinite(joints_2d)) and np.all(np.isfinite(confidence))):
                 drops.append("non_finite_output")
                 continue
-            track = self.tracker.update(track_id, joints_2d, float(confidence.mean()), float(poses.left_probability[row]))
-            if confidence.mean() < self.config.min_hand_confidence:
+            score = float(confidence.mean())
+            track = self.tracker.update(track_id, joints_2d, score, float(poses.left_probability[row]))
+            if score < self.config.min_hand_confidence:
                 drops.append("low_confidence")
                 continue
             if self.config.smoothing:
@@ -103,7 +104,7 @@ class HandPosePipeline:
             hands.append(HandEstimate(
                 joints_3d=joints_3d, joints_2d=joints_2d, joint_confidence=confidence,
                 handedness=_OTHER_SIDE[track.handedness] if self.config.mirrored else track.handedness,
-                handedness_score=track.handedness_score, score=float(confidence.mean()), track_id=track_id,
+                handedness_score=track.handedness_score, score=score, track_id=track_id,
                 roi=(box.x0, box.y0, box.side, box.side),
             ))
         return hands, drops

@@ -21,8 +21,7 @@ def run_single_node(node_class, argv: list[str] | None = None) -> int:
         executor = MultiThreadedExecutor(num_threads=1)
     executor.add_node(node)
     try:
-        # A node that can finish (a camera source replaying a file or max_frames) ends its process.
-        while rclpy.ok() and not getattr(node, "finished", False):
+        while rclpy.ok() and not node.finished:
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

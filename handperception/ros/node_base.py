@@ -21,7 +21,6 @@ from handperception.msgconv.images import ImageConversionError
 from handperception.ros.qos import image_qos, results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.ros.sync import ApproximateTimeSynchronizer
-from handperception.runtime import freeze_startup_heap
 from handperception.runtime.stats import RateLatencyMonitor
 
 
@@ -42,13 +41,15 @@ class HandperceptionNode(LifecycleNode):
     Subclasses override ``configure`` (load models, create publishers), ``activate`` (create
     subscriptions) and ``deactivate``/``cleanup``; each returns None or raises.
     With ``autostart`` (default true) the node configures and activates itself once spinning,
-    so ``ros2 run``, launch files and the embedded runner need no lifecycle manager.
+    so ``ros2 run``, launch files and the embedded runner need no lifecycle manager. A node
+    whose work can end (a camera replaying a file) sets ``finished``; its process then exits.
     """
 
     def __init__(self, node_name: str, **kwargs: Any):
         super().__init__(node_name, **kwargs)
         self.stats = RateLatencyMonitor()
         self.is_active = False
+        self.finished = False
         self.autostart = self.declare("autostart", True, "configure and activate on start-up")
         self.diagnostics_period = self.declare(
             "diagnostics_period", 1.0, "seconds between /diagnostics messages (0 disables)"
@@ -86,10 +87,7 @@ class HandperceptionNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        result = self._transition(self.configure, "configure")
-        if result == TransitionCallbackReturn.SUCCESS:
-            freeze_startup_heap()
-        return result
+        return self._transition(self.configure, "configure")
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = self._transition(self.activate, "activate")

@@ -50,8 +50,8 @@ def back_directions(keypoints: np.ndarray, is_left: bool, capsule_count: int) ->
     rotation, _ = wrist_frame(keypoints)
     across = rotation[:, 1]  # little -> index side
     # wrist_frame's z is the back normal of a right hand and the palm normal of a left one.
-    back = rotation[:, 2] * (-1.0 if is_left else 1.0)
     sign = -1.0 if is_left else 1.0
+    back = sign * rotation[:, 2]
     directions = np.tile(back, (capsule_count, 1))
     for finger, joints in enumerate(FINGER_JOINTS):
         for level in range(3):

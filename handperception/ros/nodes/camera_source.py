@@ -36,7 +36,6 @@ class CameraSourceNode(HandperceptionNode):
         self.seed = self.declare("seed", 0, "seed of synthetic scenes")
         self.reliability = self.declare("reliability", "reliable", "image QoS reliability: reliable|best_effort")
         self.published = 0
-        self.finished = False
         self._source = None
         self._timer = None
 
