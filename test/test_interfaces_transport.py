@@ -115,4 +115,8 @@ def test_message_round_trip_between_processes(harness, name):
         assert received[0] == sent
     finally:
         echo.terminate()
-        echo.wait(timeout=10)
+        try:
+            echo.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # rclpy's SIGTERM shutdown hangs now and then under load
+            echo.kill()
+            echo.wait(timeout=10)
