@@ -1,10 +1,23 @@
-"""Spurr et al., ECCV 2020: with biomechanical constraints, 2D-only labelled data lowers 3D error.
+"""Spurr et al., ECCV 2020: with biomechanical constraints, 2D-only labelled data lowers 3D error,
+depth above all, far more than without them.
 
-The experiment: one small set with 3D labels, one larger set used with 2D labels only. Three
-variants train the same tiny network for the same steps: 3D set alone; plus the 2D-only set
-without constraints; plus the 2D-only set with the constraints. The claim holds when the
-constrained variant has the lower root-relative 3D error than the unconstrained one (the paper
-reports the gain mostly in depth, so depth error is reported too).
+The paper's headline experiment takes 3D labels from one dataset (RHD, synthetic) and 2D labels
+from the target one (FreiHAND), and tests on the target: the 2D-only data lowered the depth error
+by 15 % without the constraints and by 50 % with them. Here the two datasets are two regions of
+the synthetic generator. The source is the training views (elevation within +-60 deg). The target
+is the viewpoint-extrapolation views, looking along the fingers (|elevation| 60-90 deg), where the
+bones are most foreshortened and depth is most of the pose.
+
+Three variants train the same tiny network for the same steps:
+* the source's 3D set alone;
+* plus the target's 2D-only set, without the constraints;
+* plus the target's 2D-only set, with them.
+The metric is the paper's: the mean root-relative depth error on the target's test set. The claim
+holds when the constraints' depth gain over the 3D-only variant is at least twice the gain without
+them ("far more"; the paper's two gains differ 3.3 times).
+
+A second claim runs the same three variants with the 2D-only set drawn from the source
+distribution, the in-domain case the paper does not headline, to show where the effect lives.
 """
 from __future__ import annotations
 
@@ -12,26 +25,34 @@ import numpy as np
 
 from handperception.eval.claims import ClaimContext, ClaimResult, register_claim
 
-_FULL = {"labelled_3d": 200, "labelled_2d_only": 4000, "steps": 3000, "test": 300, "crop_size": 64}
-_QUICK = {"labelled_3d": 16, "labelled_2d_only": 16, "steps": 6, "test": 8, "crop_size": 48}
+PAPER = "Spurr et al., Weakly supervised 3D hand pose estimation via biomechanical constraints, ECCV 2020"
+SOURCE_SPLIT = "interpolation"
+TARGET_SPLIT = "extrapolation:viewpoint"
+# "Far more": the constraints' depth gain must be at least this many times the gain without them.
+GAIN_RATIO = 2.0
+_FULL = {"labelled_3d": 4000, "labelled_2d_only": 16000, "steps": 3000, "test": 300, "crop_size": 64, "batch_size": 32}
+_QUICK = {"labelled_3d": 16, "labelled_2d_only": 16, "steps": 6, "test": 8, "crop_size": 48, "batch_size": 4}
+BASELINE, WITHOUT, WITH = "3d_only", "plus_2d_no_constraints", "plus_2d_with_constraints"
 
 
 def _relative_depth(joints: np.ndarray) -> np.ndarray:
     return joints[..., 2] - joints[..., :1, 2]
 
 
-def _depth_error_mm(predicted: np.ndarray, truth: np.ndarray) -> float:
+def depth_error_mm(predicted: np.ndarray, truth: np.ndarray) -> float:
     """Mean |root-relative z| error, mm: the component a single view determines worst."""
     return float(np.abs(_relative_depth(predicted) - _relative_depth(truth)).mean() * 1000.0)
 
 
-@register_claim(
-    "biomechanical-2d-data",
-    paper="Spurr et al., Weakly supervised 3D hand pose estimation via biomechanical constraints, ECCV 2020",
-    statement="adding 2D-only labelled data with biomechanical constraints lowers root-relative 3D error "
-    "more than adding it without them",
-)
-def biomechanical_2d_claim(context: ClaimContext) -> ClaimResult:
+def gains_held(depth: dict[str, float], ratio: float = GAIN_RATIO) -> tuple[dict[str, float], bool]:
+    """Each variant's depth gain over the 3D-only one (percent), and whether the constrained
+    gain is positive and at least ``ratio`` times the unconstrained one (a loss counts as none)."""
+    baseline = depth[BASELINE]
+    gains = {name: 100.0 * (baseline - depth[name]) / baseline for name in (BASELINE, WITHOUT, WITH)}
+    return gains, gains[WITH] > 0 and gains[WITH] >= ratio * max(gains[WITHOUT], 0.0)
+
+
+def _experiment(context: ClaimContext, two_d_split: str, two_d_partition: str, test_split: str) -> ClaimResult:
     from handperception.eval.report import evaluate_keypoints
     from handperception.pipeline.pose_estimator import CropPoseEstimator
     from handperception.train.data import synthetic_crops
@@ -39,36 +60,57 @@ def biomechanical_2d_claim(context: ClaimContext) -> ClaimResult:
 
     size = _QUICK if context.quick else _FULL
     cache = context.out_dir.parent / "cache"
-    test = synthetic_crops("interpolation", "test", size["test"], size["crop_size"], context.seed + 7, cache)
+    test = synthetic_crops(test_split, "test", size["test"], size["crop_size"], context.seed + 7, cache)
     truth = test.arrays["keypoints_3d"][:, 0]
-    variants = {
-        "3d_only": (0, False),
-        "plus_2d_no_constraints": (size["labelled_2d_only"], False),
-        "plus_2d_with_constraints": (size["labelled_2d_only"], True),
-    }
+    two_d_count = size["labelled_2d_only"]
+    variants = {BASELINE: (0, False), WITHOUT: (two_d_count, False), WITH: (two_d_count, True)}
     results = {}
     for name, (two_d, biomech) in variants.items():
         run = train_hand(
             {
-                "data": {"crop_size": size["crop_size"], "labelled_3d": size["labelled_3d"], "labelled_2d_only": two_d,
+                "data": {"split": SOURCE_SPLIT, "crop_size": size["crop_size"], "labelled_3d": size["labelled_3d"],
+                         "labelled_2d_only": two_d, "split_2d_only": two_d_split, "partition_2d_only": two_d_partition,
                          "seed": context.seed, "cache_dir": str(cache)},
-                "train": {"steps": size["steps"], "batch_size": 32 if not context.quick else 4, "biomech": biomech,
+                "train": {"steps": size["steps"], "batch_size": size["batch_size"], "biomech": biomech,
                           "device": "cpu"},
                 "out": str(context.out_dir / f"{name}.pt"),
             },
             progress=not context.quick,
         )
-        estimator = CropPoseEstimator(run["model"])
-        predicted = estimator(test.arrays["rgb"], test.arrays["K"]).joints_3d
+        predicted = CropPoseEstimator(run["model"])(test.arrays["rgb"], test.arrays["K"]).joints_3d
         scores = evaluate_keypoints(predicted, truth)["metrics"]
         results[name] = {
+            "depth_error_mm": depth_error_mm(predicted, truth),
             "rr_mpjpe_mm": scores["rr_mpjpe_mm"],
             "pa_mpjpe_mm": scores["pa_mpjpe_mm"],
-            "depth_error_mm": _depth_error_mm(predicted, truth),
             "auc_0_50": scores["auc_0_50"],
         }
-    return ClaimResult.compare(
-        results, "rr_mpjpe_mm", better="plus_2d_with_constraints", worse="plus_2d_no_constraints",
-        note=f"{size['labelled_3d']} 3D + {size['labelled_2d_only']} 2D-only crops of {size['crop_size']} px, "
-        f"{size['steps']} steps, tiny backbone, interpolation test set of {size['test']}",
+    gains, held = gains_held({name: values["depth_error_mm"] for name, values in results.items()})
+    for name, gain in gains.items():
+        results[name]["depth_gain_pct"] = gain
+    return ClaimResult(
+        results, "depth_error_mm", held,
+        note=f"depth gain from the 2D-only data: {gains[WITHOUT]:.1f} % without the constraints, {gains[WITH]:.1f} % "
+        f"with them (held if >= {GAIN_RATIO:g}x and > 0); {size['labelled_3d']} 3D crops ({SOURCE_SPLIT}) + "
+        f"{size['labelled_2d_only']} 2D-only crops ({two_d_split}, {two_d_partition} range) of {size['crop_size']} px, "
+        f"{size['steps']} steps, tiny backbone, {size['test']} test crops of {test_split}",
     )
+
+
+@register_claim(
+    "biomechanical-2d-data",
+    paper=PAPER,
+    statement="2D-only labelled data of the target domain lowers the depth error far more (>= 2x the gain) with "
+    "biomechanical constraints than without them (3D labels from another domain, as RHD -> FreiHAND)",
+)
+def biomechanical_2d_claim(context: ClaimContext) -> ClaimResult:
+    return _experiment(context, TARGET_SPLIT, "test", TARGET_SPLIT)
+
+
+@register_claim(
+    "biomechanical-2d-data-same-domain",
+    paper=PAPER,
+    statement="the same, with the 2D-only data and the test drawn like the 3D labels (in-domain)",
+)
+def biomechanical_2d_same_domain_claim(context: ClaimContext) -> ClaimResult:
+    return _experiment(context, SOURCE_SPLIT, "train", SOURCE_SPLIT)

@@ -13,8 +13,10 @@ from torch.utils.data import DataLoader
 
 DEFAULTS = {
     "model": {"size": "tiny", "output_stride": 4},
+    # The 2D-only set comes from `split` unless `split_2d_only`/`partition_2d_only` name another
+    # domain: Spurr et al. take 3D labels from one dataset and 2D labels from the target one.
     "data": {"split": "interpolation", "crop_size": 96, "labelled_3d": 3000, "labelled_2d_only": 3000,
-             "seed": 0, "cache_dir": "data/cache"},
+             "split_2d_only": None, "partition_2d_only": "train", "seed": 0, "cache_dir": "data/cache"},
     "train": {"steps": 3000, "batch_size": 32, "lr": 1e-3, "biomech": True, "loss_weights": {}, "device": "auto"},
     "out": "out/checkpoints/hand_tiny.pt",
 }
@@ -58,8 +60,8 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
     loader_2d = None
     if data["labelled_2d_only"]:
         # A disjoint set: another seed, so its 3D labels are never seen through the first.
-        two_d = synthetic_crops(data["split"], "train", data["labelled_2d_only"], data["crop_size"], data["seed"] + 1000,
-                                data["cache_dir"])
+        two_d = synthetic_crops(data["split_2d_only"] or data["split"], data["partition_2d_only"],
+                                data["labelled_2d_only"], data["crop_size"], data["seed"] + 1000, data["cache_dir"])
         loader_2d = _loader(two_d, train["batch_size"], data["seed"] + 1)
     model = HandPoseNet(**config["model"])
     history = train_pose(model, _loader(labelled, train["batch_size"], data["seed"]), loader_2d, train["steps"],
