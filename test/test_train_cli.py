@@ -45,3 +45,18 @@ def test_loss_weights_from_the_config_reach_the_loss(tmp_path):
     config["train"]["loss_weights"] = {"biomechanics": 1.0}
     with pytest.raises(ValueError, match="unknown loss weights"):
         train_hand(config, progress=False)
+
+
+def test_the_2d_only_set_can_come_from_another_domain(tmp_path):
+    """Spurr et al.'s setting: 3D labels from one split, 2D-only labels from another one's range."""
+    import json
+
+    from handperception.train.hand import train_hand
+
+    config = {"data": {"crop_size": 32, "labelled_3d": 4, "labelled_2d_only": 6, "split_2d_only": "extrapolation:viewpoint",
+                       "partition_2d_only": "test", "cache_dir": str(tmp_path)},
+              "train": {"steps": 2, "batch_size": 2, "device": "cpu"}, "out": str(tmp_path / "hand.pt")}
+    train_hand(config, progress=False)
+    manifests = [json.loads(path.read_text()) for path in tmp_path.glob("hands_*/manifest.json")]
+    drawn = sorted((m["split"], m["partition"], m["length"]) for m in manifests)
+    assert drawn == [("extrapolation:viewpoint", "test", 6), ("interpolation", "train", 4)]
