@@ -27,6 +27,10 @@ class RosHarness:
 
     def close(self):
         self.executor.shutdown(timeout_sec=5.0)
+        if self._started:
+            # As in ros.runner: shutdown() can return while the spin thread is still inside its
+            # last callback; destroying nodes under it leaves an unretrieved InvalidHandle.
+            self._thread.join(timeout=5.0)
         for node in self._nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=self.context)
