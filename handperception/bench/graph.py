@@ -59,27 +59,22 @@ def bench_image_transport(frames: int = 150, width: int = 640, height: int = 480
     return {"image": f"{width}x{height} rgb8 at 30 Hz", "intra_process": intra, "inter_process": inter}
 
 
-def _camera_process(frames: int, width: int, height: int) -> subprocess.Popen:
-    """A camera_source node in a process of its own, as a camera driver runs on a robot."""
-    command = [
-        sys.executable, "-c", "from handperception.ros.nodes.camera_source import main; main()",
-        "--ros-args", "-p", "source:=synthetic:pattern", "-p", f"width:={width}", "-p", f"height:={height}",
-        "-p", f"max_frames:={frames}", "-p", "fps:=30.0",
-    ]
-    return subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def _inter_process_image_latency(frames: int, width: int, height: int) -> dict:
     import rclpy
 
     from handperception.ros.runner import TopicMonitor
 
+    command = [
+        sys.executable, "-c", "from handperception.ros.nodes.camera_source import main; main()",
+        "--ros-args", "-p", "source:=synthetic:pattern", "-p", f"width:={width}", "-p", f"height:={height}",
+        "-p", f"max_frames:={frames}", "-p", "fps:=30.0",
+    ]
     context = rclpy.Context()
     rclpy.init(context=context)
     monitor = TopicMonitor(context)
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(monitor.node)
-    publisher = _camera_process(frames, width, height)
+    publisher = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + frames / 30.0 + 20.0
         exited_at = None

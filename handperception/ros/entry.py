@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import sys
-import warnings
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+
+from handperception.ros.runner import dispatcher_executor
 
 
 def run_single_node(node_class, argv: list[str] | None = None) -> int:
@@ -16,9 +17,7 @@ def run_single_node(node_class, argv: list[str] | None = None) -> int:
     node = node_class()
     # One dispatcher thread, as in the runner (its run_graph says why); image nodes infer on
     # their own worker threads.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="MultiThreadedExecutor is used with a single thread")
-        executor = MultiThreadedExecutor(num_threads=1)
+    executor = dispatcher_executor(1)
     executor.add_node(node)
     try:
         while rclpy.ok() and not node.finished:

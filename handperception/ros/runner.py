@@ -170,6 +170,20 @@ class RunResult:
     wall_s: float
 
 
+def dispatcher_executor(num_threads: int = 1, context=None):
+    """A MultiThreadedExecutor with ``num_threads`` callback threads.
+
+    Even with one thread: MultiThreadedExecutor shuts down cleanly while spinning in another
+    thread, where SingleThreadedExecutor aborted the process here ("terminate called without an
+    active exception"); rclpy's advice to switch is therefore silenced.
+    """
+    from rclpy.executors import MultiThreadedExecutor
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="MultiThreadedExecutor is used with a single thread")
+        return MultiThreadedExecutor(num_threads=num_threads, context=context)
+
+
 def run_graph(
     config_path: str | Path,
     overrides: dict[str, dict[str, Any]] | None = None,
@@ -193,18 +207,12 @@ def run_graph(
     names = graph_nodes(config_path)
     configure_environment()
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
     from rclpy.parameter import Parameter
 
     context = rclpy.Context()
     rclpy.init(args=["handperception", "--ros-args", "--params-file", str(config_path)], context=context)
     nodes: dict[str, Any] = {}
-    # Even with one thread: MultiThreadedExecutor shuts down cleanly while spinning in another
-    # thread, where SingleThreadedExecutor aborted the process here ("terminate called without
-    # an active exception"); rclpy's advice to switch is therefore silenced.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="MultiThreadedExecutor is used with a single thread")
-        executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+    executor = dispatcher_executor(num_threads, context)
     started = time.monotonic()
     spinner = None
     try:

@@ -13,4 +13,3 @@ GIL_SWITCH_INTERVAL_S = 0.0001
 
 def configure_gil_switching() -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-
