@@ -44,6 +44,9 @@ DATASETS: dict[str, type[Dataset]] = {
     "mpiigaze": MPIIGazeDataset,
 }
 
+# The ones whose samples are hands (the hand sample format above); MPIIGaze is eyes.
+HAND_DATASETS = ("freihand", "ho3d", "interhand")
+
 
 def load_dataset(name: str, root: str | Path, split: str, **options) -> Dataset:
     """The loader registered as ``name`` (case-insensitive) on ``root`` and its native ``split``.

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from handperception.data.crops import labelled_hand_crops
 from handperception.eval.report import EvaluationReport, SplitResult, evaluate_keypoints
 
 HAND_POSE_SPLITS: tuple[str, ...] = (
@@ -68,38 +69,26 @@ def evaluate_hand_pose(
     return report
 
 
-def _hand_crops(sample: dict, crop_size: int):
-    """One crop per labelled hand of a real-dataset sample, around its ground-truth 2D box
-    (the dataset protocols evaluate pose given the hand's location)."""
-    from handperception.geometry.camera import PinholeCamera
-    from handperception.pipeline.crops import box_from_keypoints, crop_and_resize
-
-    rgb = sample["rgb"]
-    camera = PinholeCamera.from_matrix(sample["K"], rgb.shape[1], rgb.shape[0])
-    valid = sample.get("hand_valid", np.ones(len(sample["keypoints_3d"]), bool))
-    for hand in np.flatnonzero(valid):
-        crop, crop_camera = crop_and_resize(rgb, camera, box_from_keypoints(sample["keypoints_2d"][hand]), crop_size)
-        yield crop, crop_camera, sample["keypoints_3d"][hand], sample["visibility"][hand]
-
-
 def evaluate_hand_pose_dataset(
     predict: Predictor, model_name: str, dataset, name: str, max_samples: int = 1000, crop_size: int = 96,
     batch_size: int = 32, progress: bool = True,
 ) -> EvaluationReport:
-    """Score ``predict`` on a real dataset (handperception.data common format), 3D metrics only."""
+    """Score ``predict`` on a real dataset (handperception.data common format), 3D metrics only.
+
+    Each labelled hand is cropped around its ground-truth 2D keypoints: the dataset protocols score
+    pose given the hand's location."""
     predictions, truth, masks, batch = [], [], [], []
 
     def flush():
-        crops, cameras, joints, visible = zip(*batch)
-        predicted = predict(np.stack(crops), np.stack([camera.matrix for camera in cameras]))[0]
+        predicted = predict(np.stack([hand["rgb"] for hand in batch]), np.stack([hand["K"] for hand in batch]))[0]
         predictions.append(np.asarray(predicted))
-        truth.append(np.stack(joints))
-        masks.append(np.stack(visible))
+        truth.append(np.stack([hand["keypoints_3d"][0] for hand in batch]))
+        masks.append(np.stack([hand["visibility"][0] for hand in batch]))
         batch.clear()
 
     count = min(len(dataset), max_samples)
     for index in tqdm(range(count), desc=f"evaluating {name}", unit="sample", disable=not progress):
-        for hand in _hand_crops(dataset[index], crop_size):
+        for hand in labelled_hand_crops(dataset[index], crop_size):
             batch.append(hand)
             if len(batch) == batch_size:
                 flush()

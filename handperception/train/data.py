@@ -1,4 +1,5 @@
-"""Training sets held in memory: synthetic crops rendered once (and cached on disk as shards).
+"""Training sets held in memory: synthetic crops rendered once (and cached on disk as shards), and
+crops of real datasets read from their native layouts.
 
 Why in memory: rendering a crop costs ~10 ms on a 2-core CPU, as much as a training step on a
 batch of them, so a small run renders its set once and trains for many epochs; the cache makes
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 
 class ArrayDataset(Dataset):
@@ -47,3 +49,41 @@ def synthetic_crops(
     if not (directory / "manifest.json").is_file():
         write_shards(dataset, directory, shard_size=1000)
     return ArrayDataset(ShardDataset(directory).arrays())
+
+
+def real_crops(dataset: str, root: str | Path, split: str, count: int, size: int, seed: int, progress: bool = True) -> ArrayDataset:
+    """Up to ``count`` single-hand crops of a real dataset in its native layout (``handperception.data``).
+
+    Samples are drawn in a seeded random order, not the file order: FreiHAND, for one, stores its
+    four backgrounds of each pose one after the other, so the first N would all be green screens.
+    """
+    from handperception.data import load_dataset
+    from handperception.data.crops import TRAINING_FIELDS, labelled_hand_crops
+
+    if count <= 0:
+        raise ValueError(f"count must be positive, got {count}")
+    samples = load_dataset(dataset, Path(root).expanduser(), split)
+    items = []
+    order = np.random.default_rng(seed).permutation(len(samples))
+    with tqdm(total=count, desc=f"cropping {dataset} {split}", unit="hand", disable=not progress) as bar:
+        for index in order:
+            for item in labelled_hand_crops(samples[int(index)], size):
+                items.append(item)
+                bar.update()
+            if len(items) >= count:
+                break
+    if not items:
+        raise ValueError(f"{dataset} {split} at {root}: no labelled hand in {len(samples)} samples")
+    return ArrayDataset({name: np.stack([item[name] for item in items[:count]]) for name in TRAINING_FIELDS})
+
+
+def concatenate(parts: list[ArrayDataset]) -> ArrayDataset:
+    """One training set of several (synthetic and real crops of one size), keeping the fields training reads."""
+    from handperception.data.crops import TRAINING_FIELDS
+
+    if not parts:
+        raise ValueError("nothing to concatenate")
+    try:
+        return ArrayDataset({name: np.concatenate([part.arrays[name] for part in parts]) for name in TRAINING_FIELDS})
+    except ValueError as error:
+        raise ValueError(f"training sets do not stack (different crop sizes?): {error}") from error
