@@ -31,3 +31,24 @@ def test_gains_are_percent_of_the_3d_only_error_and_held_needs_twice_the_gain(de
     assert computed["plus_2d_no_constraints"] == pytest.approx(gains[0])
     assert computed["plus_2d_with_constraints"] == pytest.approx(gains[1])
     assert is_held is held
+
+
+def test_the_constraints_alone_keep_a_true_hand_and_restore_a_flattened_one():
+    """On labelled 2D of rendered hands, the true depths are a minimum of the constraints (kept),
+    and depths squashed to half are pulled back towards the truth (bones too short)."""
+    from handperception.claims.biomechanical_2d import constraints_alone_depth
+    from handperception.losses.pose import relative_depth
+    from handperception.train.data import synthetic_crops
+
+    crops = synthetic_crops("interpolation", "train", 6, 48, seed=5, cache_dir=None).arrays
+    uv, k, left = crops["keypoints_2d"][:, 0], crops["K"], crops["is_left"][:, 0]
+    import torch
+
+    truth = relative_depth(torch.as_tensor(crops["keypoints_3d"][:, 0], dtype=torch.float64)).numpy()
+    kept = constraints_alone_depth(uv, k, left, truth, steps=50)
+    assert np.abs(kept - truth).mean() < 0.02  # reference-bone units
+    squashed = 0.5 * truth
+    restored = constraints_alone_depth(uv, k, left, squashed, steps=300)
+    assert np.abs(restored - truth).mean() < 0.85 * np.abs(squashed - truth).mean()
+    with pytest.raises(ValueError, match="positive"):
+        constraints_alone_depth(uv, k, left, truth, steps=0)

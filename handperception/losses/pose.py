@@ -88,9 +88,7 @@ class PoseLoss(nn.Module):
 
     The 3D terms use the labelled root depth and reference-bone length (so they train the
     2.5D quantities directly). The biomechanical terms judge the pose lifted with the labelled
-    intrinsics in reference-bone units; the root depth there is solved from the prediction and
-    detached, since gradients through that quadratic's square root blow up when it is nearly
-    degenerate (early predictions).
+    intrinsics in reference-bone units (``constraint_pose``).
     """
 
     def __init__(self, weights: dict[str, float] | None = None, stride: int = 4, sigma: float = 1.5, use_biomech: bool = True) -> None:
@@ -126,12 +124,22 @@ class PoseLoss(nn.Module):
             terms["depth"] = self.weights["depth"] * (depth_error * has_3d).sum() / count
             terms["xyz"] = self.weights["xyz"] * (relative_3d_loss(lifted, xyz) * has_3d).sum() / count
         if self.biomech is not None:
-            with torch.no_grad():
-                root = lift_to_3d(output.uv, output.depth, target.K, 1.0)[:, ROOT, 2]
-            pose = backproject_2p5d(output.uv, output.depth, target.K, root, 1.0)
+            pose = constraint_pose(output.uv, output.depth, target.K)
             terms["biomech"] = self.weights["biomech"] * self.biomech(pose, target.is_left)["total"]
         terms["total"] = sum(terms.values())
         return terms
+
+
+def constraint_pose(uv: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """(B, 21, 2) crop pixels, (B, 21) root-relative depth, (B, 3, 3) intrinsics -> (B, 21, 3) pose
+    in reference-bone units, as the biomechanical terms judge it.
+
+    The root depth is solved from the 2.5D input and detached: gradients through that quadratic's
+    square root blow up when it is nearly degenerate (early predictions).
+    """
+    with torch.no_grad():
+        root = lift_to_3d(uv, depth, K, 1.0)[:, ROOT, 2]
+    return backproject_2p5d(uv, depth, K, root, 1.0)
 
 
 def _placeholder_hand(like: torch.Tensor) -> torch.Tensor:
