@@ -79,6 +79,7 @@ def test_the_shipped_freihand_config_trains_on_a_freihand_layout(tmp_path, freih
 
     config = yaml.safe_load(open("config/train/hand_freihand_2d.yaml"))
     assert config["data"]["real"][0]["labels"] == "2d" and config["train"]["biomech"] is True
+    assert config["train"]["augment"] is True  # FreiHAND is right hands only: mirrors make left ones
     config["data"]["real"][0].update(root=str(freihand), count=4)
     config["data"].update(crop_size=32, labelled_3d=4, cache_dir=str(tmp_path / "cache"))
     config["train"].update(steps=2, batch_size=2, device="cpu")

@@ -22,7 +22,9 @@ DEFAULTS = {
     # `real` adds crops of real datasets: a list of {dataset, root, split, count, labels: 3d | 2d}.
     "data": {"split": "interpolation", "crop_size": 96, "labelled_3d": 3000, "labelled_2d_only": 3000,
              "split_2d_only": None, "partition_2d_only": "train", "seed": 0, "cache_dir": "data/cache", "real": []},
-    "train": {"steps": 3000, "batch_size": 32, "lr": 1e-3, "biomech": True, "loss_weights": {}, "device": "auto"},
+    # `augment`: false, true (train.augment.Augmentation's ranges) or a dict overriding some of them.
+    "train": {"steps": 3000, "batch_size": 32, "lr": 1e-3, "biomech": True, "loss_weights": {}, "augment": False,
+              "device": "auto"},
     "out": "out/checkpoints/hand_tiny.pt",
 }
 
@@ -96,6 +98,7 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
     from handperception.models.checkpoint import save_checkpoint
     from handperception.models.pose2p5d import HandPoseNet
     from handperception.runtime.device import resolve_device
+    from handperception.train.augment import Augmentation
     from handperception.train.plots import plot_history
     from handperception.train.pose import train_pose
 
@@ -103,11 +106,12 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
     data, train = config["data"], config["train"]
     torch.manual_seed(data["seed"])
     device = resolve_device(train["device"])
+    augment = Augmentation.from_config(train["augment"])
     labelled, two_d = _training_sets(data, progress)
     loader_2d = _loader(two_d, train["batch_size"], data["seed"] + 1) if two_d is not None else None
     model = HandPoseNet(**config["model"])
     history = train_pose(model, _loader(labelled, train["batch_size"], data["seed"]), loader_2d, train["steps"],
-                         train["lr"], device, train["biomech"], progress, train["loss_weights"])
+                         train["lr"], device, train["biomech"], progress, train["loss_weights"], augment, data["seed"])
     sizes = {"labelled_3d": len(labelled), "labelled_2d_only": len(two_d) if two_d is not None else 0}
     meta = {"crop_size": data["crop_size"], "data": data, "train": train, "set_sizes": sizes,
             "final_loss": history[-1]["total"]}

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from handperception.losses.pose import PoseLoss, PoseTarget
 from handperception.models.pose2p5d import HandPoseNet
+from handperception.train.augment import Augmentation
 
 
 def batch_to_inputs(batch: dict, has_3d: bool, device: str | torch.device) -> tuple[torch.Tensor, PoseTarget]:
@@ -49,11 +50,14 @@ def train_pose(
     use_biomech: bool = True,
     progress: bool = True,
     loss_weights: dict[str, float] | None = None,
+    augment: Augmentation | None = None,
+    seed: int = 0,
 ) -> list[dict[str, float]]:
     """Adam with cosine learning-rate decay on PoseLoss for `steps` steps; returns one dict of loss terms per step.
 
     With loader_2d_only, even steps use a fully labelled batch and odd steps a 2D-only one;
-    each loader is cycled as often as needed. Each history entry has "step", "has_3d" and the
+    each loader is cycled as often as needed. ``augment`` changes every batch (its draws seeded
+    by ``seed``). Each history entry has "step", "has_3d" and the
     weighted terms of PoseLoss (floats).
     """
     if steps <= 0 or not lr > 0:
@@ -64,11 +68,14 @@ def train_pose(
     # Cosine decay to zero: the last steps average out batch noise instead of bouncing on it.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
     sources = [(cycle(loader_3d), True)] + ([(cycle(loader_2d_only), False)] if loader_2d_only is not None else [])
+    generator = torch.Generator().manual_seed(seed)
     history = []
     bar = tqdm(range(steps), desc="train pose", unit="step", disable=not progress)
     for step in bar:
         batches, has_3d = sources[step % len(sources)]
         images, target = batch_to_inputs(next(batches), has_3d, device)
+        if augment is not None:
+            images, target = augment(images, target, generator)
         terms = criterion(model(images), target)
         optimiser.zero_grad(set_to_none=True)
         terms["total"].backward()
