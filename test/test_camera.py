@@ -70,3 +70,40 @@ def test_root_depth_from_all_bones_recovers_a_hand_and_tolerates_depth_noise():
     assert abs(recover_root_depth_from_bones(normalized, noisy, np.array(BONES), lengths)[0] - 0.55) < 0.05
     with pytest.raises(ValueError):
         recover_root_depth_from_bones(normalized, relative, np.array(BONES), lengths, depth_range=(1.0, 0.5))
+
+
+def test_foreshortening_bound_is_where_a_bone_across_the_view_reaches_its_length():
+    from handperception.geometry.camera import foreshortening_depth_bound
+
+    # Three bones from the root (joint 0): 0.1, 0.08 and 0.05 apart in normalized x, all 5 cm long,
+    # at the root's depth: extent 0.1 z = 0.05 at z = 0.5, then 0.625 and 1.0.
+    xy = np.array([[[0.0, 0.0], [0.1, 0.0], [0.0, 0.08], [-0.05, 0.0]]])
+    bones = np.array([[0, 1], [0, 2], [0, 3]])
+    flat = np.zeros((1, 4))
+    assert foreshortening_depth_bound(xy, flat, bones, np.full(3, 0.05), outliers=0)[0] == pytest.approx(0.5)
+    assert foreshortening_depth_bound(xy, flat, bones, np.full(3, 0.05), outliers=1)[0] == pytest.approx(0.625)
+    # The first bone's end 3 cm farther: 0.1 (z + 0.03) = 0.05 at z = 0.47.
+    deeper = np.array([[0.0, 0.03, 0.0, 0.0]])
+    assert foreshortening_depth_bound(xy, deeper, bones, np.full(3, 0.05), outliers=0)[0] == pytest.approx(0.47)
+    # A bone pointing at the camera spans nothing across the view: it bounds nothing.
+    end_on = np.array([[[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
+    assert foreshortening_depth_bound(end_on, flat, bones, np.full(3, 0.05), outliers=0)[0] == np.inf
+    with pytest.raises(ValueError, match="outliers"):
+        foreshortening_depth_bound(xy, flat, bones, np.full(3, 0.05), outliers=3)
+
+
+def test_a_true_hand_is_never_beyond_its_bones_bound():
+    """Rendered hands in all their poses and views: with true 2D and depth, every bone's bound
+    lies at or beyond the true root depth (at it for a bone exactly across the view)."""
+    from handperception.geometry.camera import foreshortening_depth_bound
+    from handperception.skeleton import BONES
+    from handperception.train.data import synthetic_crops
+
+    crops = synthetic_crops("interpolation", "train", 12, 48, seed=4, cache_dir=None).arrays
+    joints, k = crops["keypoints_3d"][:, 0].astype(np.float64), crops["K"]
+    normalized = (crops["keypoints_2d"][:, 0] - k[:, None, :2, 2]) / k[:, None, [0, 1], [0, 1]]
+    relative = joints[..., 2] - joints[:, :1, 2]
+    lengths = np.linalg.norm(joints[:, [c for _, c in BONES]] - joints[:, [p for p, _ in BONES]], axis=-1)
+    bound = foreshortening_depth_bound(normalized, relative, np.array(BONES), lengths, outliers=0)
+    assert np.all(bound >= joints[:, 0, 2] * (1 - 1e-4))
+    assert np.all(bound < joints[:, 0, 2] * 2.0)  # some bone always lies within 60 deg of across the view

@@ -190,3 +190,45 @@ def recover_root_depth_from_bones(
     safe = np.where(curvature > 1e-18, curvature, 1.0)
     shift = np.where(curvature > 1e-18, 0.5 * (left - right) / safe, 0.0)
     return depths[rows, best] + np.clip(shift, -1.0, 1.0) * step
+
+
+def foreshortening_depth_bound(
+    normalized_xy: np.ndarray,
+    relative_depth: np.ndarray,
+    bones: np.ndarray,
+    bone_lengths: np.ndarray,
+    outliers: int = 1,
+) -> np.ndarray:
+    """The root depth past which bones would span more of the view than they are long.
+
+    A bone can be foreshortened, never stretched: its extent across the view, at root depth z,
+    ``|n_c (z + r_c) - n_p (z + r_p)|``, grows with z and cannot exceed its length. Each bone so
+    gives a depth the root cannot be beyond, reached when the bone lies across the view. Why it
+    is needed: a network's relative depths come out flat and its 2D skeletons small, so every
+    bone looks short and the all-bones fit (``recover_root_depth_from_bones``) puts the hand too
+    far; the bones that lie across the view say how far it can be.
+
+    Args:
+        normalized_xy: (B, J, 2) normalized image coordinates; relative_depth (B, J) metres.
+        bones: (E, 2) joint index pairs; bone_lengths (E,) or (B, E) metres.
+        outliers: how many of the tightest bounds to pass over, for bones whose 2D came out too long.
+    Returns:
+        (B,) metres; inf where fewer than ``outliers + 1`` bones give a bound (e.g. all of them
+        pointing at the camera).
+    """
+    xy = np.asarray(normalized_xy, dtype=np.float64)
+    relative = np.asarray(relative_depth, dtype=np.float64)
+    bones = np.asarray(bones)
+    lengths = np.broadcast_to(np.asarray(bone_lengths, dtype=np.float64), (len(xy), len(bones)))
+    if not 0 <= outliers < len(bones):
+        raise ValueError(f"outliers must be in [0, {len(bones) - 1}], got {outliers}")
+    parent, child = bones[:, 0], bones[:, 1]
+    # |a z + b| = L with a = n_c - n_p, b = n_c r_c - n_p r_p: the larger root of a quadratic.
+    a = xy[:, child] - xy[:, parent]
+    b = xy[:, child] * relative[:, child, None] - xy[:, parent] * relative[:, parent, None]
+    aa, ab, bb = (a * a).sum(-1), (a * b).sum(-1), (b * b).sum(-1)
+    discriminant = ab * ab - aa * (bb - lengths**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = (-ab + np.sqrt(np.maximum(discriminant, 0.0))) / aa
+    valid = (aa > 1e-12) & (discriminant >= 0) & (depth > 0)
+    return np.sort(np.where(valid, depth, np.inf), axis=-1)[:, outliers]
