@@ -85,3 +85,15 @@ def test_the_shipped_freihand_config_trains_on_a_freihand_layout(tmp_path, freih
     config["train"].update(steps=2, batch_size=2, device="cpu")
     config["out"] = str(tmp_path / "hand.pt")
     assert train_hand(config, progress=False)["set_sizes"] == {"labelled_3d": 4, "labelled_2d_only": 4}
+
+
+def test_two_hand_images_give_one_crop_per_labelled_hand(tmp_path):
+    """InterHand2.6M: an interacting pair gives two crops (left, right); a right-only image one."""
+    from fixtures_datasets import write_interhand
+
+    write_interhand(tmp_path, "train", [{"frame": 7, "hand_type": "interacting", "joint_valid": [1] * 42},
+                                        {"frame": 8, "hand_type": "right", "joint_valid": [1] * 21 + [0] * 21}])
+    crops = real_crops("interhand", tmp_path, "train", 10, 32, seed=0, progress=False).arrays
+    assert sorted(crops["is_left"][:, 0].tolist()) == [False, False, True]
+    for uv, xyz, k in zip(crops["keypoints_2d"][:, 0], crops["keypoints_3d"][:, 0], crops["K"]):
+        np.testing.assert_allclose(uv, (xyz[:, :2] / xyz[:, 2:]) * [k[0, 0], k[1, 1]] + k[:2, 2], atol=1e-3)
