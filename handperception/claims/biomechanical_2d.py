@@ -16,6 +16,9 @@ The metric is the paper's: the mean root-relative depth error on the target's te
 holds when the constraints' depth gain over the 3D-only variant is at least twice the gain without
 them ("far more"; the paper's two gains differ 3.3 times).
 
+Each run also reports, beside the variants, the depth error the constraints reach by themselves
+on the test crops' labelled 2D (``constraints_alone_depth``): what they can teach about depth.
+
 A second claim runs the same three variants with the 2D-only set drawn from the source
 distribution, the in-domain case the paper does not headline, to show where the effect lives.
 The README lists the measured seeds, and the same experiment with the articulation

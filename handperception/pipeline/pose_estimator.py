@@ -63,7 +63,8 @@ class CropPoseEstimator:
         normalized = (uv - k[:, None, :2, 2]) / k[:, None, [0, 1], [0, 1]]
         relative = output.depth.cpu().numpy().astype(np.float64) * self.bone_length_m
         fit = recover_root_depth_from_bones(normalized, relative, BONE_PAIRS, self._bone_lengths)
-        root = np.minimum(fit, foreshortening_depth_bound(normalized, relative, BONE_PAIRS, self._bone_lengths, outliers=1))
+        bound = foreshortening_depth_bound(normalized, relative, BONE_PAIRS, self._bone_lengths, outliers=1)
+        root = np.minimum(fit, bound)
         depth = root[:, None] + relative
         joints = np.concatenate([normalized * depth[..., None], depth[..., None]], axis=-1)
         return CropPoses(

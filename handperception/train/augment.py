@@ -65,7 +65,9 @@ class Augmentation:
             raise ValueError(f"unknown augmentation keys {sorted(unknown)} (known: {[f.name for f in fields(cls)]})")
         return cls(**value)
 
-    def __call__(self, images: torch.Tensor, target: PoseTarget, generator: torch.Generator) -> tuple[torch.Tensor, PoseTarget]:
+    def __call__(
+        self, images: torch.Tensor, target: PoseTarget, generator: torch.Generator
+    ) -> tuple[torch.Tensor, PoseTarget]:
         """(B, 3, H, W) images in [0, 1] and their labels -> the augmented pair (new tensors)."""
         b, _, h, w = images.shape
 

@@ -51,7 +51,9 @@ def synthetic_crops(
     return ArrayDataset(ShardDataset(directory).arrays())
 
 
-def real_crops(dataset: str, root: str | Path, split: str, count: int, size: int, seed: int, progress: bool = True) -> ArrayDataset:
+def real_crops(
+    dataset: str, root: str | Path, split: str, count: int, size: int, seed: int, progress: bool = True
+) -> ArrayDataset:
     """Up to ``count`` single-hand crops of a real dataset in its native layout (``handperception.data``).
 
     Samples are drawn in a seeded random order, not the file order: FreiHAND, for one, stores its
