@@ -97,3 +97,19 @@ def test_two_hand_images_give_one_crop_per_labelled_hand(tmp_path):
     assert sorted(crops["is_left"][:, 0].tolist()) == [False, False, True]
     for uv, xyz, k in zip(crops["keypoints_2d"][:, 0], crops["keypoints_3d"][:, 0], crops["K"]):
         np.testing.assert_allclose(uv, (xyz[:, :2] / xyz[:, 2:]) * [k[0, 0], k[1, 1]] + k[:2, 2], atol=1e-3)
+
+
+def test_an_unlabelled_joint_stored_as_zeros_is_cropped_around_not_projected():
+    """Loaders store joints a dataset does not label as zeros (z = 0): the crop skips them."""
+    from fixtures_datasets import FREIHAND_K, freihand_xyz
+
+    from handperception.data.common import hand_sample
+
+    joints = freihand_xyz(0)[None].copy()
+    joints[0, 20] = 0.0
+    labelled = np.ones((1, 21), bool)
+    labelled[0, 20] = False
+    sample = hand_sample(np.zeros((224, 224, 3), np.uint8), joints, np.array(FREIHAND_K), np.array([False]), labelled)
+    (item,) = labelled_hand_crops(sample, 48)
+    assert item["visibility"][0, :20].all() and not item["visibility"][0, 20]
+    assert np.isfinite(item["keypoints_2d"]).all()

@@ -22,6 +22,7 @@ def labelled_hand_crops(sample: dict, crop_size: int) -> Iterator[dict[str, np.n
 
     Hands a dataset marks invalid (``hand_valid``) or with no labelled joint are skipped.
     """
+    from handperception.data.common import project
     from handperception.geometry.camera import PinholeCamera
     from handperception.pipeline.crops import box_from_keypoints, crop_and_resize
 
@@ -33,8 +34,8 @@ def labelled_hand_crops(sample: dict, crop_size: int) -> Iterator[dict[str, np.n
         box = box_from_keypoints(sample["keypoints_2d"][hand][labelled])
         crop, crop_camera = crop_and_resize(rgb, camera, box, crop_size)
         joints = sample["keypoints_3d"][hand].astype(np.float32)
-        uv = crop_camera.project(joints.astype(np.float64))
-        inside = np.all((uv >= -0.5) & (uv <= crop_size - 0.5), axis=-1)
+        # The loaders' projection: unlabelled joints stored as zeros get (0, 0), not an error.
+        uv, inside = project(joints.astype(np.float64), crop_camera.matrix, crop_size, crop_size)
         yield {
             "rgb": crop,
             "keypoints_2d": uv[None].astype(np.float32),
