@@ -17,7 +17,7 @@ $(VENV)/.deps: requirements.txt requirements-interfaces.txt requirements-mediapi
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-mediapipe.txt
 	@touch $@
 
-$(VENV)/.msgs: $(VENV)/.deps $(wildcard handperception_msgs/*.* handperception_msgs/msg/* handperception_msgs/srv/*)
+$(VENV)/.msgs: $(VENV)/.deps tools/build_interfaces.sh $(wildcard handperception_msgs/*.* msg/*.msg srv/*.srv)
 	@mkdir -p $(BUILD)
 	tools/build_interfaces.sh $(VENV) $(BUILD)/handperception_msgs
 	@touch $@

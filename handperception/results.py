@@ -10,17 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from handperception.skeleton import NUM_JOINTS
+from handperception.validation import float_array
 
 HANDEDNESS = ("left", "right", "unknown")
-
-
-def _check_array(name: str, value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    value = np.asarray(value, dtype=np.float64)
-    if value.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
-    if not np.all(np.isfinite(value)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return value
+# A hand seen in a mirror (a selfie camera) looks like the person's other hand.
+OTHER_SIDE = {"left": "right", "right": "left"}
 
 
 def _check_unit(name: str, value: float, allow_unset: bool = False) -> float:
@@ -47,9 +41,9 @@ class HandEstimate:
     roi: tuple[int, int, int, int] = (0, 0, 0, 0)  # x, y, width, height in pixels
 
     def __post_init__(self) -> None:
-        self.joints_3d = _check_array("joints_3d", self.joints_3d, (NUM_JOINTS, 3))
-        self.joints_2d = _check_array("joints_2d", self.joints_2d, (NUM_JOINTS, 2))
-        self.joint_confidence = _check_array("joint_confidence", self.joint_confidence, (NUM_JOINTS,))
+        self.joints_3d = float_array(self.joints_3d, "joints_3d", (NUM_JOINTS, 3))
+        self.joints_2d = float_array(self.joints_2d, "joints_2d", (NUM_JOINTS, 2))
+        self.joint_confidence = float_array(self.joint_confidence, "joint_confidence", (NUM_JOINTS,))
         if np.any((self.joint_confidence < 0) | (self.joint_confidence > 1)):
             raise ValueError("joint_confidence must lie in [0, 1]")
         if self.handedness not in HANDEDNESS:
@@ -74,14 +68,14 @@ class GazeEstimate:
     face_roi: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def __post_init__(self) -> None:
-        self.origin = _check_array("origin", self.origin, (3,))
-        self.direction = _check_array("direction", self.direction, (3,))
+        self.origin = float_array(self.origin, "origin", (3,))
+        self.direction = float_array(self.direction, "direction", (3,))
         norm = np.linalg.norm(self.direction)
         if not 0.5 < norm < 2.0:
             raise ValueError(f"gaze direction must be (close to) a unit vector, norm is {norm:.3g}")
         self.direction = self.direction / norm
-        self.left_eye_center = _check_array("left_eye_center", self.left_eye_center, (3,))
-        self.right_eye_center = _check_array("right_eye_center", self.right_eye_center, (3,))
+        self.left_eye_center = float_array(self.left_eye_center, "left_eye_center", (3,))
+        self.right_eye_center = float_array(self.right_eye_center, "right_eye_center", (3,))
         self.confidence = _check_unit("confidence", self.confidence)
 
     @property
@@ -103,7 +97,7 @@ class GraspEstimate:
     contact_ratio: float = 0.0
 
     def __post_init__(self) -> None:
-        self.joints = _check_array("joints", self.joints, (NUM_JOINTS, 3))
+        self.joints = float_array(self.joints, "joints", (NUM_JOINTS, 3))
         if self.handedness not in HANDEDNESS:
             raise ValueError(f"handedness must be one of {HANDEDNESS}, got '{self.handedness}'")
         self.score = _check_unit("score", self.score)

@@ -1,9 +1,13 @@
 import json
 
+import numpy as np
 import pytest
 
 from handperception.bench.report import latency_rows, write_report
-from handperception.bench.timing import summarize_ms, time_calls
+from handperception.bench.synth import benchmark_grasps
+from handperception.synth.grasps import sample_grasp
+from handperception.synth.splits import load_split
+from handperception.runtime.timing import summarize_ms, time_calls
 
 
 def test_summary_percentiles_are_hand_computed():
@@ -40,3 +44,9 @@ def test_peer_comparison_ratios():
     assert peer_comparison({"hand_pose_node": topics(20.0, 30.0), "hand_pose_node_mediapipe": topics(50.0, 15.0)}) == {
         "mediapipe_over_native_latency_p50": 2.5, "mediapipe_over_native_rate": 0.5}
     assert peer_comparison({"hand_pose_node": topics(20.0, 30.0)}) == {}
+
+
+def test_benchmark_counts_the_attempts_of_the_grasps_it_times():
+    result = benchmark_grasps(3)
+    expected = np.mean([sample_grasp(load_split("interpolation"), "train", 0, i).attempts for i in range(3)])
+    assert result["n"] == 3 and result["mean_attempts"] == pytest.approx(expected)

@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from handperception.geometry.camera import PinholeCamera, recover_root_depth
+from handperception.geometry.camera import PinholeCamera
+from handperception.geometry.lifting import (
+    foreshortening_depth_bound,
+    recover_root_depth,
+    recover_root_depth_from_bones,
+)
 from handperception.msgconv.camera_info import camera_info_msg
 
 CAMERA = PinholeCamera(500.0, 520.0, 320.0, 240.0, 640, 480)
@@ -54,7 +59,6 @@ def test_root_depth_recovered_from_2p5d():
 
 
 def test_root_depth_from_all_bones_recovers_a_hand_and_tolerates_depth_noise():
-    from handperception.geometry.camera import recover_root_depth_from_bones
     from handperception.skeleton import BONES
     from handperception.skeleton.kinematics import forward_kinematics, mean_shape
 
@@ -73,7 +77,6 @@ def test_root_depth_from_all_bones_recovers_a_hand_and_tolerates_depth_noise():
 
 
 def test_foreshortening_bound_is_where_a_bone_across_the_view_reaches_its_length():
-    from handperception.geometry.camera import foreshortening_depth_bound
 
     # Three bones from the root (joint 0): 0.1, 0.08 and 0.05 apart in normalized x, all 5 cm long,
     # at the root's depth: extent 0.1 z = 0.05 at z = 0.5, then 0.625 and 1.0.
@@ -95,7 +98,6 @@ def test_foreshortening_bound_is_where_a_bone_across_the_view_reaches_its_length
 def test_a_true_hand_is_never_beyond_its_bones_bound():
     """Rendered hands in all their poses and views: with true 2D and depth, every bone's bound
     lies at or beyond the true root depth (at it for a bone exactly across the view)."""
-    from handperception.geometry.camera import foreshortening_depth_bound
     from handperception.skeleton import BONES
     from handperception.train.data import synthetic_crops
 

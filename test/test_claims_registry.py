@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from handperception.eval.claims import ClaimContext, ClaimRegistry, ClaimResult, register_claim, run_claims
+from handperception.claims.harness import ClaimContext, ClaimRegistry, ClaimResult, register_claim, run_claims
 
 
 def _registry():

@@ -1,14 +1,13 @@
-"""Crop boxes, crop cameras, crop <-> frame mapping and the hand tracker (pipeline.crops)."""
+"""Crop boxes, crop cameras, crop <-> frame mapping and the hand tracker (geometry.crops, pipeline.tracking)."""
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from handperception.geometry.camera import PinholeCamera
-from handperception.pipeline.crops import (
+from handperception.geometry.crops import (
     DETECTION_BOX_PADDING,
     CropBox,
-    HandTracker,
     box_from_detection,
     box_from_keypoints,
     box_iou,
@@ -19,6 +18,7 @@ from handperception.pipeline.crops import (
     scale_box,
     square_box,
 )
+from handperception.pipeline.tracking import HandTracker
 
 CAMERA = PinholeCamera(200.0, 210.0, 79.5, 59.5, 160, 120)
 

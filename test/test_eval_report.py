@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from handperception.eval import EvaluationReport, SplitResult, check_split_name, evaluate_keypoints
+from handperception.eval.report import EvaluationReport, SplitResult, check_split_name, evaluate_keypoints
 
 RNG = np.random.default_rng(3)
 # Six poses half a metre away, metres, on a 1/256 m grid so that shifting them by 1/128 m is exact

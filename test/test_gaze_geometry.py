@@ -63,7 +63,7 @@ def test_bad_inputs_raise():
         pitchyaw_to_vector(np.array([np.nan, 0.0]))
     with pytest.raises(ValueError, match="shape"):
         pitchyaw_to_vector(np.zeros(3))
-    with pytest.raises(ValueError, match="non-zero"):
+    with pytest.raises(ValueError, match="zero-length"):
         vector_to_pitchyaw(np.zeros(3))
     with pytest.raises(ValueError, match="distance"):
         NormalizationSpec(distance=-0.6)

@@ -5,6 +5,7 @@ import pytest
 from handperception.geometry.camera import PinholeCamera
 from handperception.models.detector import Detection
 from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
+from handperception.pipeline.interface import FramePipeline
 from handperception.pipeline.pose_estimator import CropPoses
 
 CAMERA = PinholeCamera.from_fov(320, 240, 60.0)
@@ -70,3 +71,12 @@ def test_non_finite_network_output_is_dropped_never_published():
     pipeline = HandPosePipeline(ScriptedEstimator(nan=True), ScriptedDetector(), HandPoseConfig(crop_size=32))
     result = pipeline.process(FRAME, CAMERA, 0.0)
     assert result.hands == [] and result.drops == ["non_finite_output"]
+
+
+def test_declares_the_frame_pipeline_interface_and_refuses_bad_frames():
+    pipeline = HandPosePipeline(ScriptedEstimator(), ScriptedDetector(), HandPoseConfig(crop_size=32))
+    assert isinstance(pipeline, FramePipeline)
+    with pytest.raises(ValueError, match="uint8"):
+        pipeline.process(FRAME.astype(np.float32), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="camera is 160x120 but the image is 320x240"):
+        pipeline.process(FRAME, CAMERA.resize(160, 120), 0.0)

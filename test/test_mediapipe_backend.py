@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 
 from handperception.geometry.camera import PinholeCamera
+from handperception.models.detector import Detection
 from handperception.pipeline.hand_pose import HandPoseConfig
 from handperception.pipeline.mediapipe_backend import (
-    BoxTrackIds,
     MediaPipeHandPipeline,
     landmarks_to_pixels,
     person_handedness,
     solve_translation,
 )
+from handperception.pipeline.interface import FramePipeline
+from handperception.pipeline.tracking import HandTracker
 
 CAMERA = PinholeCamera.from_fov(640, 480, 60)
 
@@ -82,18 +84,33 @@ def test_landmarks_become_pixel_centre_coordinates():
     np.testing.assert_allclose(landmarks_to_pixels([[0.5, 0.5], [0.0, 1.0]], 640, 480), [[319.5, 239.5], [-0.5, 479.5]])
 
 
+def _frame(tracker: HandTracker, boxes: list[list[float]]) -> list[int]:
+    """One frame of hands found by the backend itself: identify, update, end."""
+    detections = [Detection(np.array(box, float), 0.9, "right", 0.9) for box in boxes]
+    ids = tracker.identify(detections)
+    for track_id, box in zip(ids, boxes):
+        tracker.update(track_id, np.array([box[:2], box[2:]] * 10 + [box[:2]], float), 0.9)
+    tracker.end_frame()
+    return ids
+
+
 def test_track_ids_follow_boxes_and_new_hands_get_new_ids():
-    ids = BoxTrackIds(iou_threshold=0.3)
-    assert ids.assign(np.array([[0, 0, 100, 100], [300, 0, 400, 100]])) == [0, 1]
+    tracker = HandTracker(iou_threshold=0.3, max_missed=1, detection_interval=1)
+    assert _frame(tracker, [[0, 0, 100, 100], [300, 0, 400, 100]]) == [0, 1]
     # Same hands moved by 10 px, listed in the other order; a third hand far away.
-    assert ids.assign(np.array([[310, 0, 410, 100], [500, 300, 600, 400], [10, 0, 110, 100]])) == [1, 2, 0]
-    assert ids.assign(np.zeros((0, 4))) == []
-    assert ids.assign(np.array([[10, 0, 110, 100]])) == [3]  # a hand lost for a frame comes back as new
+    assert _frame(tracker, [[310, 0, 410, 100], [500, 300, 600, 400], [10, 0, 110, 100]]) == [1, 2, 0]
+    assert _frame(tracker, []) == []
+    assert _frame(tracker, [[10, 0, 110, 100]]) == [0]  # lost for one frame (max_missed): same id
+    assert _frame(tracker, []) == [] and _frame(tracker, []) == []
+    assert _frame(tracker, [[10, 0, 110, 100]]) == [3]  # lost for longer: a new hand
 
 
-def test_track_ids_reject_bad_threshold():
-    with pytest.raises(ValueError, match="iou_threshold"):
-        BoxTrackIds(iou_threshold=0.0)
+def test_identify_refuses_a_frame_with_planned_crops():
+    tracker = HandTracker(detection_interval=1)
+    _frame(tracker, [[0, 0, 100, 100]])
+    tracker.plan(640, 480)
+    with pytest.raises(ValueError, match="no planned crops"):
+        tracker.identify([])
 
 
 def test_missing_mediapipe_names_the_install_command(monkeypatch):
@@ -159,6 +176,7 @@ def test_tracking_mode_keeps_one_id(rendered):
 
 def test_process_rejects_mismatched_camera_and_bad_image(rendered):
     pipeline = _pipeline()
+    assert isinstance(pipeline, FramePipeline)
     with pytest.raises(ValueError, match="camera is 320x240"):
         pipeline.process(rendered[0].rgb, CAMERA.resize(320, 240), 0.0)
     with pytest.raises(ValueError, match="uint8"):

@@ -6,30 +6,24 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from handperception.eval import (
-    angular_error_deg,
-    angular_error_pitchyaw_deg,
-    confusion_matrix,
-    contact_ratio,
-    fscore,
-    grasp_diversity,
+from handperception.eval.grasp import grasp_diversity
+from handperception.eval.metrics import (
     handedness_accuracy,
-    interpenetration_volume,
     keypoint_errors,
-    mean_iou,
     mpjpe,
     mrrpe,
     pa_mpjpe,
     pck,
     pck_2d,
     pck_curve,
-    penetration_depth,
     per_joint_errors,
-    pitchyaw_to_vector,
-    procrustes_align,
     root_relative_mpjpe,
-    vector_to_pitchyaw,
 )
+from handperception.eval.pointsets import fscore
+from handperception.eval.procrustes import procrustes_align
+from handperception.eval.segmentation import confusion_matrix, mean_iou
+from handperception.geometry.contact import contact_ratio, interpenetration_volume, penetration_depth
+from handperception.geometry.gaze import angular_error_deg, pitchyaw_error_deg, pitchyaw_to_vector, vector_to_pitchyaw
 
 RNG = np.random.default_rng(7)
 HAND = RNG.normal(scale=0.05, size=(21, 3))  # a non-degenerate 21-point cloud, metres
@@ -257,7 +251,7 @@ def test_pitchyaw_mpiigaze_convention():
     angles = np.array([[0.2, -0.4], [-0.3, 1.0]])
     np.testing.assert_allclose(vector_to_pitchyaw(3.0 * pitchyaw_to_vector(angles)), angles, atol=1e-12)
     # At pitch 0 a yaw difference is the angle itself; likewise a pitch difference at fixed yaw.
-    errors = angular_error_pitchyaw_deg([[0.0, 0.3], [0.1, 0.5]], [[0.0, 0.0], [0.4, 0.5]])
+    errors = pitchyaw_error_deg([[0.0, 0.3], [0.1, 0.5]], [[0.0, 0.0], [0.4, 0.5]])
     np.testing.assert_allclose(errors, np.degrees([0.3, 0.3]), atol=1e-9)
 
 

@@ -15,7 +15,8 @@ from handperception.models.heatmaps import (
     peak_mass,
     soft_argmax,
 )
-from handperception.models.pose2p5d import MEAN_REFERENCE_LENGTH_M, HandPoseNet, image_turn, lift_to_3d
+from handperception.geometry.lifting import MEAN_REFERENCE_LENGTH_M, lift_reference_bone
+from handperception.models.pose2p5d import HandPoseNet, image_turn
 from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 from handperception.skeleton.kinematics import forward_kinematics, sample_shapes
 from handperception.synth.dataset import SynthHandDataset
@@ -61,14 +62,14 @@ def test_lift_to_3d_recovers_synthetic_hand_through_a_crop_camera():
     uv = torch.tensor(crop.project(hands))
     reference = np.linalg.norm(hands[:, 9] - hands[:, 0], axis=-1)
     depth = torch.tensor((hands[..., 2] - hands[:, :1, 2]) / reference[:, None])
-    lifted = lift_to_3d(uv, depth, crop, torch.tensor(reference))
+    lifted = lift_reference_bone(uv, depth, crop, torch.tensor(reference))
     assert float((lifted - torch.tensor(hands)).abs().max()) < 1e-4
     per_sample_k = torch.tensor(crop.matrix).expand(n, 3, 3)
-    assert float((lift_to_3d(uv, depth, per_sample_k, torch.tensor(reference)) - lifted).abs().max()) < 1e-12
+    assert float((lift_reference_bone(uv, depth, per_sample_k, torch.tensor(reference)) - lifted).abs().max()) < 1e-12
     # The default length is the mean hand's wrist -> middle MCP bone.
     assert MEAN_REFERENCE_LENGTH_M == pytest.approx(0.0951, abs=2e-4)
     with pytest.raises(ValueError, match="bone_length_m"):
-        lift_to_3d(uv, depth, crop, -1.0)
+        lift_reference_bone(uv, depth, crop, -1.0)
 
 
 @pytest.mark.parametrize("size", ["tiny", "resnet18", "resnet34"])

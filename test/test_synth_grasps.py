@@ -6,7 +6,6 @@ import trimesh
 from handperception.skeleton.kinematics import JOINT_LIMITS, forward_kinematics, mean_shape
 from handperception.synth.grasps import (
     GraspSpec,
-    benchmark_grasps,
     grasp_object,
     object_item,
     sample_grasp,
@@ -131,8 +130,3 @@ def test_bad_inputs_raise_value_error():
         sample_grasp(load_split("interpolation"), "validation", 0, 0)
     with pytest.raises(ValueError, match="seed and index"):
         sample_grasp(load_split("interpolation"), "train", -1, 0)
-
-
-def test_benchmark_reports_rates():
-    result = benchmark_grasps(2)
-    assert result["grasps_per_s"] > 0 and 0 < result["p50_ms"] <= result["p95_ms"] and result["n"] == 2

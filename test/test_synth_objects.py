@@ -55,14 +55,14 @@ def test_sdf_sign_matches_mesh_inside_test_on_random_points():
         np.testing.assert_array_equal(d[far] < 0, inside_mesh[far])
 
 
-def test_sdf_is_fast_on_many_points():
-    import time
-
+def test_sdf_of_many_points_at_once_equals_it_in_chunks():
+    """The grasp sampler asks for 1e5 points in one call (its speed is in ``make bench``)."""
     obj = sample_object(ObjectSpec(kinds=("convex",)), 0, 0)
     points = np.random.default_rng(0).normal(size=(100_000, 3)) * 0.1
-    start = time.perf_counter()
-    d = obj.sdf(points)
-    assert d.shape == (100_000,) and time.perf_counter() - start < 1.0
+    whole = obj.sdf(points)
+    chunks = np.concatenate([obj.sdf(chunk) for chunk in np.array_split(points, 7)])
+    assert whole.shape == (100_000,) and np.all(np.isfinite(whole))
+    np.testing.assert_allclose(whole, chunks, rtol=0, atol=1e-12)
 
 
 def test_same_seed_same_object():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds handperception_msgs with plain cmake into a Python venv (ROS 2 from PyPI wheels).
+# Builds handperception_msgs (the definitions in the top-level msg/ and srv/) with plain cmake
+# into a Python venv (ROS 2 from PyPI wheels).
 # Usage: tools/build_interfaces.sh VENV BUILD_DIR
-# On a robot with a full ROS install use colcon instead (see README).
+# In a colcon workspace use colcon instead (see docs/interfaces.md).
 set -euo pipefail
 venv=$(cd "$1" && pwd)
 build=${2:-build/handperception_msgs}

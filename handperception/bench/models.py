@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from handperception.bench.timing import summarize_ms, time_calls
+from handperception.runtime.timing import summarize_ms, time_calls
 
 
 def _synchronised(device: str):

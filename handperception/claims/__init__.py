@@ -1,5 +1,5 @@
 """Registered reproductions of the published methods' claims (``make claims``).
 
-Importing this package registers every claim with ``handperception.eval.claims``.
+Importing this package registers every claim with ``handperception.claims.harness``.
 """
 from handperception.claims import biomechanical_2d  # noqa: F401  (registers its claim)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handperception.eval.claims import ClaimContext, ClaimResult, register_claim
+from handperception.claims.harness import ClaimContext, ClaimResult, register_claim
 
 PAPER = "Spurr et al., Weakly supervised 3D hand pose estimation via biomechanical constraints, ECCV 2020"
 SOURCE_SPLIT = "interpolation"
@@ -101,12 +101,12 @@ def _constraints_alone_error(test: dict, truth: np.ndarray, steps: int) -> float
     seeded millimetre of noise (exactly flat is a saddle: every bone could go either way)."""
     import torch
 
-    from handperception.models.pose2p5d import lift_to_3d
+    from handperception.geometry.lifting import lift_reference_bone
 
     uv, k = test["keypoints_2d"][:, 0], test["K"]
     start = np.random.default_rng(0).normal(0.0, 0.01, uv.shape[:2])
     depth = constraints_alone_depth(uv, k, test["is_left"][:, 0], start, steps)
-    joints = lift_to_3d(*(torch.as_tensor(a, dtype=torch.float64) for a in (uv, depth, k))).numpy()
+    joints = lift_reference_bone(*(torch.as_tensor(a, dtype=torch.float64) for a in (uv, depth, k))).numpy()
     return depth_error_mm(joints, truth)
 
 

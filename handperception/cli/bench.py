@@ -23,8 +23,7 @@ def _suites(args):
     from handperception.bench.graph import bench_graph, bench_image_transport, bench_node
     from handperception.bench.models import bench_models
     from handperception.ros.runner import package_config_dir
-    from handperception.synth.benchmark import benchmark_renderer
-    from handperception.synth.grasps import benchmark_grasps
+    from handperception.bench.synth import benchmark_grasps, benchmark_object_sdf, benchmark_renderer
 
     frames = 60 if args.quick else args.frames
     repeats = 10 if args.quick else 100
@@ -39,6 +38,7 @@ def _suites(args):
         "demo_graph": lambda: bench_graph(package_config_dir() / "demo.yaml", frames, hand_pose_overrides),
         "synth_renderer": lambda: benchmark_renderer(repeats),
         "synth_grasps": lambda: benchmark_grasps(5 if args.quick else 40),
+        "synth_object_sdf": lambda: benchmark_object_sdf(repeats=3 if args.quick else 10),
     }
 
 

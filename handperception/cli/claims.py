@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import handperception.claims  # noqa: F401  (registers the claims)
-    from handperception.eval.claims import run_claims
+    from handperception.claims.harness import run_claims
 
     runs = run_claims(args.out, args.only, quick=args.quick, seed=args.seed)
     return 0 if all(run.status != "error" for run in runs) else 1

@@ -1,7 +1,7 @@
 """Single-hand crops of a common-format sample's labelled hands, framed as the node frames them.
 
 Why one place: training on a real dataset and evaluating on one must frame each hand like the
-node's tracker does (``pipeline.crops.box_from_keypoints``, around the hand's 2D keypoints), or the
+node's tracker does (``geometry.crops.box_from_keypoints``, around the hand's 2D keypoints), or the
 network is taught or scored on crops it never meets at run time.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ def labelled_hand_crops(sample: dict, crop_size: int) -> Iterator[dict[str, np.n
     """
     from handperception.data.common import project
     from handperception.geometry.camera import PinholeCamera
-    from handperception.pipeline.crops import box_from_keypoints, crop_and_resize
+    from handperception.geometry.crops import box_from_keypoints, crop_and_resize
 
     rgb = sample["rgb"]
     camera = PinholeCamera.from_matrix(sample["K"], rgb.shape[1], rgb.shape[0])

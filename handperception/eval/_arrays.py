@@ -1,43 +1,12 @@
-"""Input checking shared by every metric: one place decides what a valid array and mask are.
-
-Why: metrics silently averaging NaNs, or broadcasting a (21, 3) pose against a (N, 21, 3) batch,
-produce plausible-looking wrong numbers. Every metric converts through these helpers so torch
-tensors are accepted, NaNs are refused and shapes are checked with the argument's name in the
-error message.
-"""
+"""The metrics' own input rules (prediction/ground-truth batches, joint masks, masked means),
+on top of the package's array checks in ``handperception.validation``."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-
-def to_numpy(value: Any) -> np.ndarray:
-    """A numpy array from a numpy array, a torch tensor (any device, grad or not) or a sequence."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
-def float_array(value: Any, name: str, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
-    """``value`` as float64, checked to be finite and, if given, to match ``shape``.
-
-    ``shape`` entries that are None match any size; e.g. ``(None, 21, 3)`` for a batch of poses.
-    """
-    array = to_numpy(value).astype(np.float64, copy=False)
-    if shape is not None:
-        check_shape(array, name, shape)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
-
-
-def check_shape(array: np.ndarray, name: str, shape: tuple[int | None, ...]) -> None:
-    """Raise ValueError unless ``array.shape`` matches ``shape`` (None = any size)."""
-    ok = array.ndim == len(shape) and all(want is None or want == got for want, got in zip(shape, array.shape))
-    if not ok:
-        pretty = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-        raise ValueError(f"{name} must have shape {pretty}, got {array.shape}")
+from handperception.validation import check_shape, float_array, to_numpy
 
 
 def point_batches(pred: Any, gt: Any, dims: tuple[int, ...] = (3,)) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from handperception.eval._arrays import float_array, joint_mask, masked_mean, point_batches, to_numpy
+from handperception.eval._arrays import joint_mask, masked_mean, point_batches
+from handperception.validation import float_array, to_numpy
 from handperception.eval.procrustes import MIN_ALIGNMENT_POINTS, procrustes_align
 from handperception.skeleton import ROOT
 

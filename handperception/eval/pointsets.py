@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from handperception.eval._arrays import float_array
+from handperception.validation import float_array
 
 
 @dataclass(frozen=True)

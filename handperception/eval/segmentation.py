@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from handperception.eval._arrays import to_numpy
+from handperception.validation import to_numpy
 
 
 def confusion_matrix(pred: Any, gt: Any, num_classes: int, ignore_index: int | None = None) -> np.ndarray:

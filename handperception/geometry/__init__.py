@@ -1,4 +1,5 @@
-"""Camera geometry shared by synthesis, models and nodes."""
-from handperception.geometry.camera import PinholeCamera, recover_root_depth
+"""Camera geometry shared by synthesis, models and nodes: the pinhole camera, lifting, crops,
+contact maths and gaze angles, one module each."""
+from handperception.geometry.camera import PinholeCamera
 
-__all__ = ["PinholeCamera", "recover_root_depth"]
+__all__ = ["PinholeCamera"]

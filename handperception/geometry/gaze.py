@@ -20,43 +20,30 @@ import cv2
 import numpy as np
 import torch
 
-
-def _finite(name: str, array: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
-
-
-def _last_dim(name: str, array: np.ndarray, size: int) -> np.ndarray:
-    if array.ndim == 0 or array.shape[-1] != size:
-        raise ValueError(f"{name} must have shape (..., {size}), got {array.shape}")
-    return _finite(name, array)
+from handperception.validation import float_array
 
 
 def pitchyaw_to_vector(pitchyaw: np.ndarray) -> np.ndarray:
     """(..., 2) [pitch, yaw] radians -> (..., 3) unit gaze vectors, camera frame."""
-    py = _last_dim("pitchyaw", np.asarray(pitchyaw, dtype=np.float64), 2)
+    py = float_array(pitchyaw, "pitchyaw", (..., 2))
     pitch, yaw = py[..., 0], py[..., 1]
     return np.stack([-np.cos(pitch) * np.sin(yaw), -np.sin(pitch), -np.cos(pitch) * np.cos(yaw)], axis=-1)
 
 
 def vector_to_pitchyaw(vectors: np.ndarray) -> np.ndarray:
     """(..., 3) gaze vectors (any non-zero length) -> (..., 2) [pitch, yaw] radians."""
-    v = _last_dim("gaze vectors", np.asarray(vectors, dtype=np.float64), 3)
-    norm = np.linalg.norm(v, axis=-1, keepdims=True)
-    if np.any(norm < 1e-12):
-        raise ValueError("gaze vectors must be non-zero")
-    v = v / norm
+    v = _unit_vectors(vectors, "gaze vectors")
     return np.stack([np.arcsin(np.clip(-v[..., 1], -1.0, 1.0)), np.arctan2(-v[..., 0], -v[..., 2])], axis=-1)
 
 
 def angular_error_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle in degrees between gaze vectors a and b, (..., 3) each -> (...)."""
-    a = _last_dim("a", np.asarray(a, dtype=np.float64), 3)
-    b = _last_dim("b", np.asarray(b, dtype=np.float64), 3)
-    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
-    if np.any(na < 1e-12) or np.any(nb < 1e-12):
-        raise ValueError("gaze vectors must be non-zero")
+    """Angle in degrees between gaze vectors a and b (any non-zero length), (..., 3) each -> (...).
+
+    The number every gaze result reports: networks regress (pitch, yaw), eye models give vectors,
+    and both are scored as the angle between predicted and true directions."""
+    a, b = _unit_vectors(a, "a"), _unit_vectors(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"gaze shapes differ: {a.shape} vs {b.shape}")
     # atan2(|a x b|, a.b) stays accurate for tiny angles, where arccos of a dot product does not.
     cross = np.linalg.norm(np.cross(a, b), axis=-1)
     return np.degrees(np.arctan2(cross, np.sum(a * b, axis=-1)))
@@ -67,6 +54,14 @@ def pitchyaw_error_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return angular_error_deg(pitchyaw_to_vector(a), pitchyaw_to_vector(b))
 
 
+def _unit_vectors(vectors: np.ndarray, name: str) -> np.ndarray:
+    v = float_array(vectors, name, (..., 3))
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    if np.any(norm < 1e-12):
+        raise ValueError(f"{name} contains zero-length vectors; a direction is undefined")
+    return v / norm
+
+
 def pitchyaw_to_rotation(pitchyaw: np.ndarray, roll: float = 0.0) -> np.ndarray:
     """Head rotation (head frame -> camera frame) whose face points along the gaze of (pitch, yaw).
 
@@ -74,9 +69,7 @@ def pitchyaw_to_rotation(pitchyaw: np.ndarray, roll: float = 0.0) -> np.ndarray:
     face looking along -z. So ``R @ [0, 0, -1] == pitchyaw_to_vector(pitchyaw)``; ``roll`` (radians)
     turns the head about its own forward axis. Returns (3, 3).
     """
-    py = _last_dim("head pitchyaw", np.asarray(pitchyaw, dtype=np.float64), 2)
-    if py.shape != (2,):
-        raise ValueError(f"head pitchyaw must have shape (2,), got {py.shape}")
+    py = float_array(pitchyaw, "head pitchyaw", (2,))
     if not np.isfinite(roll):
         raise ValueError("roll must be finite")
     cp, sp = np.cos(-py[0]), np.sin(-py[0])
@@ -154,12 +147,12 @@ class EyeNormalization:
 
     def gaze_to_normalized(self, gaze: np.ndarray) -> np.ndarray:
         """(..., 3) gaze vectors, camera frame -> normalised frame (rotation only, per Zhang 2018)."""
-        g = _last_dim("gaze", np.asarray(gaze, dtype=np.float64), 3)
+        g = float_array(gaze, "gaze", (..., 3))
         return g @ self.rotation.T
 
     def gaze_from_normalized(self, gaze_n: np.ndarray) -> np.ndarray:
         """(..., 3) gaze vectors, normalised frame -> camera frame (predictions back to the robot)."""
-        g = _last_dim("normalised gaze", np.asarray(gaze_n, dtype=np.float64), 3)
+        g = float_array(gaze_n, "normalised gaze", (..., 3))
         return g @ self.rotation
 
     def warp_image(self, image: np.ndarray) -> np.ndarray:
@@ -181,11 +174,9 @@ def normalize_eye(
         head_rotation: (3, 3) head frame -> camera frame (its first column is the head's x-axis).
         spec: the virtual camera.
     """
-    k = _finite("camera_matrix", np.asarray(camera_matrix, dtype=np.float64))
-    e = _finite("eye_centre", np.asarray(eye_centre, dtype=np.float64))
-    rh = _finite("head_rotation", np.asarray(head_rotation, dtype=np.float64))
-    if k.shape != (3, 3) or e.shape != (3,) or rh.shape != (3, 3):
-        raise ValueError(f"expected K (3, 3), eye_centre (3,), head_rotation (3, 3); got {k.shape}, {e.shape}, {rh.shape}")
+    k = float_array(camera_matrix, "camera_matrix", (3, 3))
+    e = float_array(eye_centre, "eye_centre", (3,))
+    rh = float_array(head_rotation, "head_rotation", (3, 3))
     if e[2] <= 0:
         raise ValueError(f"eye centre must be in front of the camera (z > 0), got {e}")
     distance = float(np.linalg.norm(e))

@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handperception.geometry.lifting import backproject_2p5d, lift_reference_bone
 from handperception.losses.biomechanical import BiomechanicalLoss, reference_length
 from handperception.models.heatmaps import gaussian_heatmaps, image_to_heatmap
-from handperception.models.pose2p5d import HandPoseOutput, backproject_2p5d, lift_to_3d
+from handperception.models.pose2p5d import HandPoseOutput
 from handperception.skeleton.definition import ROOT
 
 KEYPOINT_NORMS = ("l1", "l2")
@@ -138,7 +139,7 @@ def constraint_pose(uv: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> t
     square root blow up when it is nearly degenerate (early predictions).
     """
     with torch.no_grad():
-        root = lift_to_3d(uv, depth, K, 1.0)[:, ROOT, 2]
+        root = lift_reference_bone(uv, depth, K, 1.0)[:, ROOT, 2]
     return backproject_2p5d(uv, depth, K, root, 1.0)
 
 

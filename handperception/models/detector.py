@@ -9,7 +9,7 @@ Input: the frame is letterboxed to a small fixed size (default 160 x 120): scale
 to fit, aspect ratio kept, centred, the bars zero (black). ``Letterbox`` maps points both ways
 with the pixel-centre convention of geometry.camera, so decoded boxes come back in the pixels of
 the original frame, whatever its size.
-Boxes follow ``pipeline.crops``: a hand's box is its 21-keypoint bounding box scaled by
+Boxes follow ``geometry.crops``: a hand's box is its 21-keypoint bounding box scaled by
 ``DETECTION_BOX_PADDING`` about its centre, clipped to the frame.
 """
 from __future__ import annotations

@@ -1,12 +1,10 @@
-"""Single-hand 2.5D pose network and the lifting of its output to metric 3D.
+"""Single-hand 2.5D pose network.
 
 Why 2.5D (Iqbal et al., ECCV 2018): a crop cannot tell a small near hand from a large far one,
 so the network predicts what the image does determine: each joint's pixel position (u, v) and
 its depth relative to the wrist in units of one reference bone (wrist -> middle MCP), i.e. the
-scale-normalised pose. Metric 3D follows from the crop's real intrinsics and one metric length,
-the reference bone, by solving for the root depth that makes that bone exactly that long
-(``geometry.camera.recover_root_depth``). Its default is the mean hand of skeleton.kinematics
-(about 0.095 m); a per-user calibration replaces it.
+scale-normalised pose. Metric 3D is the job of ``geometry.lifting``, with the crop's real
+intrinsics.
 """
 from __future__ import annotations
 
@@ -15,15 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from handperception.geometry.camera import PinholeCamera, recover_root_depth
 from handperception.models.backbone import Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image, peak_mass, soft_argmax
-from handperception.skeleton.definition import BONES, FINGER_JOINTS, NUM_JOINTS, ROOT
+from handperception.skeleton.definition import NUM_JOINTS, ROOT
 from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
-from handperception.skeleton.kinematics import MEAN_BONE_LENGTHS
 
-REFERENCE_BONE_JOINTS = (ROOT, FINGER_JOINTS[2][0])
-MEAN_REFERENCE_LENGTH_M = float(MEAN_BONE_LENGTHS[BONES.index(REFERENCE_BONE_JOINTS)])
 # tanh(4 sin): a hand turned 15 deg out of edge-on already counts 76 % of a face-on one.
 TURN_SHARPNESS = 4.0
 
@@ -106,67 +100,3 @@ def image_turn(uv: torch.Tensor) -> torch.Tensor:
     index, little = uv[:, INDEX_MCP] - uv[:, ROOT], uv[:, LITTLE_MCP] - uv[:, ROOT]
     cross = index[:, 0] * little[:, 1] - index[:, 1] * little[:, 0]
     return cross / (index.norm(dim=-1) * little.norm(dim=-1)).clamp(min=1e-6)
-
-
-def intrinsics_tensor(camera: PinholeCamera | torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:
-    """A PinholeCamera (shared) or (B, 3, 3) K matrices -> (B, 3, 3) tensor like `like`."""
-    if isinstance(camera, PinholeCamera):
-        k = torch.as_tensor(camera.matrix, dtype=like.dtype, device=like.device)
-        return k.expand(batch, 3, 3)
-    k = torch.as_tensor(camera, dtype=like.dtype, device=like.device)
-    if tuple(k.shape) != (batch, 3, 3):
-        raise ValueError(f"camera must be a PinholeCamera or ({batch}, 3, 3) intrinsics, got {tuple(k.shape)}")
-    return k
-
-
-def _rays_and_offsets(uv, depth, camera, bone_length_m):
-    """Checked inputs -> (B, J, 2) normalised image coordinates, (B, J) metric relative depth, (B,) or scalar length."""
-    if uv.ndim != 3 or uv.shape[-1] != 2 or tuple(depth.shape) != tuple(uv.shape[:2]):
-        raise ValueError(f"uv must be (B, J, 2) and depth (B, J), got {tuple(uv.shape)} and {tuple(depth.shape)}")
-    length = torch.as_tensor(bone_length_m, dtype=uv.dtype, device=uv.device)
-    if torch.any(length <= 0) or not torch.all(torch.isfinite(length)):
-        raise ValueError("bone_length_m must be positive and finite")
-    k = intrinsics_tensor(camera, uv.shape[0], uv)
-    x = (uv[..., 0] - k[:, None, 0, 2]) / k[:, None, 0, 0]
-    y = (uv[..., 1] - k[:, None, 1, 2]) / k[:, None, 1, 1]
-    relative = depth * (length[:, None] if length.ndim == 1 else length)
-    return torch.stack([x, y], dim=-1), relative, length
-
-
-def backproject_2p5d(
-    uv: torch.Tensor,
-    depth: torch.Tensor,
-    camera: PinholeCamera | torch.Tensor,
-    root_depth: torch.Tensor,
-    bone_length_m: float | torch.Tensor = MEAN_REFERENCE_LENGTH_M,
-) -> torch.Tensor:
-    """2.5D with a known root depth (B,) metres -> (B, 21, 3) metres, camera frame.
-
-    Shapes and units of the other arguments as in lift_to_3d. Training uses it with the
-    labelled root depth, which keeps the 3D loss away from the root solve's degenerate cases.
-    """
-    normalized, relative, _ = _rays_and_offsets(uv, depth, camera, bone_length_m)
-    z = root_depth[:, None] + relative
-    return torch.cat([normalized * z[..., None], z[..., None]], dim=-1)
-
-
-def lift_to_3d(
-    uv: torch.Tensor,
-    depth: torch.Tensor,
-    camera: PinholeCamera | torch.Tensor,
-    bone_length_m: float | torch.Tensor = MEAN_REFERENCE_LENGTH_M,
-) -> torch.Tensor:
-    """2.5D -> metric 3D keypoints in the crop camera's frame.
-
-    Args:
-        uv: (B, 21, 2) pixels in the crop whose camera is `camera`.
-        depth: (B, 21) root-relative depth in reference-bone units.
-        camera: the crop's PinholeCamera (the full camera after ``crop``/``resize``) or (B, 3, 3)
-            intrinsics per sample.
-        bone_length_m: metric length of the reference bone wrist -> middle MCP, scalar or (B,).
-    Returns:
-        (B, 21, 3) metres, camera frame (x right, y down, z forward). Differentiable.
-    """
-    normalized, relative, length = _rays_and_offsets(uv, depth, camera, bone_length_m)
-    root = recover_root_depth(normalized, relative, REFERENCE_BONE_JOINTS, length)
-    return backproject_2p5d(uv, depth, camera, root, bone_length_m)

@@ -11,12 +11,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from handperception.results import HandEstimate
 from handperception.skeleton import BONES
-from handperception.viz.overlay import finger_color
+from handperception.skeleton.palette import finger_rgb, unit_rgb
 
 
 def _rgba(joint: int, alpha: float = 1.0) -> ColorRGBA:
-    r, g, b = finger_color(joint)
-    return ColorRGBA(r=r / 255.0, g=g / 255.0, b=b / 255.0, a=alpha)
+    r, g, b = unit_rgb(finger_rgb(joint))
+    return ColorRGBA(r=r, g=g, b=b, a=alpha)
 
 
 def _point(xyz) -> Point:

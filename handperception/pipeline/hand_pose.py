@@ -7,17 +7,17 @@ node is a thin shell over ``HandPosePipeline.process``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from handperception.geometry.camera import PinholeCamera
-from handperception.pipeline.crops import CropBox, HandTracker, crop_and_resize, crop_to_frame
+from handperception.geometry.crops import CropBox, crop_and_resize, crop_to_frame
+from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.pipeline.pose_estimator import CropPoseEstimator
-from handperception.results import HandEstimate
+from handperception.pipeline.tracking import HandTracker
+from handperception.results import OTHER_SIDE, HandEstimate
 from handperception.runtime.smoothing import HandTrackSmoother
-
-_OTHER_SIDE = {"left": "right", "right": "left"}
 
 
 @dataclass
@@ -42,14 +42,9 @@ class HandPoseConfig:
     beta: float = 20.0
 
 
-@dataclass
-class FrameResult:
-    hands: list[HandEstimate]
-    drops: list[str] = field(default_factory=list)  # reasons of hands found but not published
-    detector_ran: bool = False
-
-
 class HandPosePipeline:
+    """The native ``FramePipeline`` for hands: this project's detector and 2.5D network."""
+
     def __init__(self, estimator: CropPoseEstimator, detector, config: HandPoseConfig | None = None):
         """``detector`` has ``detect(frames, score_threshold, max_hands) -> [[Detection]]``."""
         self.estimator, self.detector = estimator, detector
@@ -65,16 +60,14 @@ class HandPosePipeline:
         self.smoother.clear()
 
     def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
-        """rgb (H, W, 3) uint8 seen by ``camera``; time_s the frame's stamp, seconds."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
-        height, width = rgb.shape[:2]
+        """See ``FramePipeline.process``."""
+        height, width = check_frame(rgb, camera)
         plan = self.tracker.plan(width, height)
         crops = dict(plan.crops)
         if plan.needs_detection:
             detections = self.detector.detect([rgb], self.config.detection_threshold, self.config.max_hands)[0]
             crops.update(self.tracker.match(detections))
-        result = FrameResult(hands=[], detector_ran=plan.needs_detection)
+        result = FrameResult(detector_ran=plan.needs_detection)
         if crops:
             result.hands, result.drops = self._estimate(rgb, camera, crops, time_s)
         self.smoother.keep_only(track.track_id for track in self.tracker.end_frame())
@@ -103,7 +96,7 @@ class HandPosePipeline:
             box = crops[track_id]
             hands.append(HandEstimate(
                 joints_3d=joints_3d, joints_2d=joints_2d, joint_confidence=confidence,
-                handedness=_OTHER_SIDE[track.handedness] if self.config.mirrored else track.handedness,
+                handedness=OTHER_SIDE[track.handedness] if self.config.mirrored else track.handedness,
                 handedness_score=track.handedness_score, score=score, track_id=track_id,
                 roi=(box.x0, box.y0, box.side, box.side),
             ))

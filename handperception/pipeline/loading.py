@@ -4,14 +4,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from handperception.models.checkpoint import load_checkpoint, read_checkpoint
 from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
+from handperception.pipeline.interface import FramePipeline
+from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
+from handperception.pipeline.pose_estimator import CropPoseEstimator
 from handperception.runtime.paths import package_root, resolve_package_path
 
 
 def trained_crop_size(checkpoint: str | Path) -> int:
     """The crop side a pose checkpoint was trained at (its meta), or the historical default."""
-    from handperception.models.checkpoint import read_checkpoint
-
     return int(read_checkpoint(checkpoint).get("meta", {}).get("crop_size", DEFAULT_CROP_SIZE))
 
 
@@ -30,7 +32,7 @@ DEFAULT_CROP_SIZE = 96
 def load_hand_pose_pipeline(
     pose_checkpoint: str, detector_checkpoint: str, config: HandPoseConfig, device: str = "cpu",
     bone_length_m: float | None = None, backend: str = "native",
-) -> HandPosePipeline:
+) -> FramePipeline:
     """Weights-only loading; a missing or mismatched checkpoint raises before any frame is taken.
 
     backend "mediapipe" runs MediaPipe Hands (a pretrained peer from its wheel) instead of the
@@ -39,12 +41,7 @@ def load_hand_pose_pipeline(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got '{backend}'")
     if backend == "mediapipe":
-        from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
-
         return MediaPipeHandPipeline(config, model_complexity=0)
-    from handperception.models.checkpoint import load_checkpoint
-    from handperception.pipeline.pose_estimator import CropPoseEstimator
-
     pose_path = _require(pose_checkpoint, "hand pose", "train one with `handperception train hand --config config/train/hand_tiny.yaml`")
     detector_path = _require(detector_checkpoint, "hand detector", "train one with `handperception train detector`")
     pose_model, _ = load_checkpoint(pose_path, expected_model="hand_pose_net", map_location=device)

@@ -2,7 +2,8 @@
 
 Why a peer backend: it is a real model trained on real hands, so it is both a fallback the robot
 can run without the project's own weights and the benchmark's comparison. It has the same
-interface as ``HandPosePipeline.process`` so nodes and evaluation can swap one for the other.
+interface (``pipeline.interface.FramePipeline``) as ``HandPosePipeline`` so nodes and evaluation can
+swap one for the other.
 
 What MediaPipe gives per hand (``mediapipe.solutions.hands``, version 0.10.14):
 - 21 image landmarks, x and y normalised by the image width and height. Their joint order is
@@ -26,15 +27,17 @@ from __future__ import annotations
 import numpy as np
 
 from handperception.geometry.camera import PinholeCamera
-from handperception.pipeline.crops import box_iou, keypoint_bbox
-from handperception.pipeline.hand_pose import FrameResult, HandPoseConfig
-from handperception.results import HandEstimate
+from handperception.geometry.crops import DETECTION_BOX_PADDING, keypoint_bbox, scale_box
+from handperception.models.detector import Detection
+from handperception.pipeline.hand_pose import HandPoseConfig
+from handperception.pipeline.interface import FrameResult, check_frame
+from handperception.pipeline.tracking import HandTracker
+from handperception.results import OTHER_SIDE, HandEstimate
 from handperception.runtime.smoothing import HandTrackSmoother
 from handperception.skeleton import NUM_JOINTS
 
 INSTALL_COMMAND = "pip install --no-deps -r requirements-mediapipe.txt"
 
-_OTHER_SIDE = {"left": "right", "right": "left"}
 _MEDIAPIPE_LABELS = {"Left": "left", "Right": "right"}
 
 
@@ -50,7 +53,7 @@ def person_handedness(label: str, mirrored: bool) -> str:
     if label not in _MEDIAPIPE_LABELS:
         raise ValueError(f"unknown MediaPipe handedness label '{label}', expected 'Left' or 'Right'")
     side = _MEDIAPIPE_LABELS[label]
-    return side if mirrored else _OTHER_SIDE[side]
+    return side if mirrored else OTHER_SIDE[side]
 
 
 def landmarks_to_pixels(normalized_xy: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -105,43 +108,8 @@ def solve_translation(offsets: np.ndarray, pixels: np.ndarray, camera: PinholeCa
     return t
 
 
-class BoxTrackIds:
-    """Stable track ids for hands that come without any: match each hand's keypoint box to the
-    previous frame's boxes by IoU (greedy, best pair first); unmatched hands get a new id.
-
-    Why one frame of memory suffices: MediaPipe itself tracks hands from the previous frame's
-    landmarks, so a hand it loses is re-detected as new anyway.
-    """
-
-    def __init__(self, iou_threshold: float = 0.3):
-        if not 0.0 < iou_threshold <= 1.0:
-            raise ValueError(f"iou_threshold must lie in (0, 1], got {iou_threshold}")
-        self.iou_threshold = iou_threshold
-        self.reset()
-
-    def reset(self) -> None:
-        self._boxes = np.zeros((0, 4))
-        self._ids: list[int] = []
-        self._next_id = 0
-
-    def assign(self, boxes: np.ndarray) -> list[int]:
-        """(N, 4) xyxy pixel boxes of this frame's hands -> N track ids."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        iou = box_iou(boxes, self._boxes)
-        ids: list[int | None] = [None] * len(boxes)
-        while iou.size and iou.max() >= self.iou_threshold:
-            row, col = np.unravel_index(np.argmax(iou), iou.shape)
-            ids[row] = self._ids[col]
-            iou[row, :], iou[:, col] = -1.0, -1.0
-        for row, track_id in enumerate(ids):
-            if track_id is None:
-                ids[row], self._next_id = self._next_id, self._next_id + 1
-        self._boxes, self._ids = boxes, list(ids)
-        return list(ids)
-
-
 class MediaPipeHandPipeline:
-    """Frame -> every visible hand's 21 metric 3D joints with MediaPipe Hands.
+    """Frame -> every visible hand's 21 metric 3D joints with MediaPipe Hands (a ``FramePipeline``).
 
     Uses from ``HandPoseConfig``: max_hands, detection_threshold (MediaPipe's
     min_detection_confidence), tracking_confidence (min_tracking_confidence, the landmark
@@ -171,14 +139,14 @@ class MediaPipeHandPipeline:
         )
         self._solution = mediapipe.solutions.hands.Hands
         self._hands = self._solution(**self._settings)
-        self._ids = BoxTrackIds()
+        self._tracker = HandTracker(detection_interval=1)
         self.smoother = HandTrackSmoother(self.config.min_cutoff, self.config.beta)
 
     def reset(self) -> None:
         """Forget every track (e.g. after a camera switch): MediaPipe's too."""
         self._hands.close()
         self._hands = self._solution(**self._settings)
-        self._ids.reset()
+        self._tracker = HandTracker(detection_interval=1)
         self.smoother.clear()
 
     def close(self) -> None:
@@ -186,15 +154,11 @@ class MediaPipeHandPipeline:
         self._hands.close()
 
     def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
-        """rgb (H, W, 3) uint8 seen by ``camera``; time_s the frame's stamp, seconds."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
-        height, width = rgb.shape[:2]
-        if (camera.width, camera.height) != (width, height):
-            raise ValueError(f"camera is {camera.width}x{camera.height} but the image is {width}x{height}")
+        """See ``FramePipeline.process``."""
+        height, width = check_frame(rgb, camera)
         output = self._hands.process(np.ascontiguousarray(rgb))
         found = zip(output.multi_hand_landmarks or [], output.multi_hand_world_landmarks or [], output.multi_handedness or [])
-        result = FrameResult(hands=[], detector_ran=True)
+        result = FrameResult(detector_ran=True)
         candidates = []
         for image_landmarks, world_landmarks, handedness in found:
             pixels = landmarks_to_pixels([(p.x, p.y) for p in image_landmarks.landmark], width, height)
@@ -204,13 +168,15 @@ class MediaPipeHandPipeline:
                 continue
             label = handedness.classification[0]
             candidates.append((pixels, offsets, label.label, float(label.score)))
-        ids = self._ids.assign(np.array([keypoint_bbox(c[0]) for c in candidates]).reshape(-1, 4))
+        ids = self._tracker.identify(_as_detection(*candidate) for candidate in candidates)
         for track_id, (pixels, offsets, label, score) in zip(ids, candidates):
+            self._tracker.update(track_id, pixels, score)
             hand, drop = self._estimate(camera, pixels, offsets, label, score, track_id, time_s)
             if hand is None:
                 result.drops.append(drop)
             else:
                 result.hands.append(hand)
+        self._tracker.end_frame()
         self.smoother.keep_only(hand.track_id for hand in result.hands)
         return result
 
@@ -228,3 +194,10 @@ class MediaPipeHandPipeline:
             handedness=person_handedness(label, self.config.mirrored), handedness_score=score, score=score,
             track_id=track_id, roi=(int(x0), int(y0), int(np.ceil(x1 - x0)), int(np.ceil(y1 - y0))),
         ), ""
+
+
+def _as_detection(pixels: np.ndarray, _offsets: np.ndarray, label: str, score: float) -> Detection:
+    """A MediaPipe hand as the tracker takes a detection: its keypoint box padded as the
+    detector's boxes are, its score as the handedness probability too (MediaPipe's one number)."""
+    box = scale_box(keypoint_bbox(pixels), DETECTION_BOX_PADDING)
+    return Detection(box, score, person_handedness(label, mirrored=False), max(score, 0.5))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handperception.runtime.timing import percentiles_ms
+
 
 @dataclass(frozen=True)
 class StatsSnapshot:
@@ -83,7 +85,8 @@ class RateLatencyMonitor:
             count, drops = self._count, dict(self._drops)
         rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
         if latencies.size:
-            p50, p95, worst = np.percentile(latencies, 50), np.percentile(latencies, 95), latencies.max()
+            quantiles = percentiles_ms(latencies, (50, 95))
+            p50, p95, worst = quantiles["p50_ms"], quantiles["p95_ms"], latencies.max()
         else:
             p50 = p95 = worst = float("nan")
         return StatsSnapshot(count, float(rate), float(p50), float(p95), float(worst), drops)

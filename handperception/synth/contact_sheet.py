@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from handperception.skeleton.definition import BONES, finger_of_joint
+from handperception.skeleton.palette import FINGER_RGB, PALM_RGB, unit_rgb
 
-# One colour per finger (thumb..little); palm bones (from the wrist) in grey.
-FINGER_COLOURS = ("#e6194b", "#f58231", "#3cb44b", "#4363d8", "#911eb4")
-PALM_COLOUR = "#a9a9a9"
+# matplotlib colours: one per finger (thumb..little), palm bones (from the wrist) grey.
+FINGER_COLOURS = tuple(unit_rgb(rgb) for rgb in FINGER_RGB)
+PALM_COLOUR = unit_rgb(PALM_RGB)
 
 
 def segmentation_colours() -> np.ndarray:
     """(13, 3) float RGB in [0, 1] per label: background black, left parts light, right dark."""
-    base = np.array([[0.6, 0.6, 0.6]] + [[int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)] for c in FINGER_COLOURS])
+    base = np.array([(0.6, 0.6, 0.6), *FINGER_COLOURS])
     return np.concatenate([[[0.0, 0.0, 0.0]], 0.5 + 0.5 * base, 0.8 * base])
 
 

@@ -16,12 +16,11 @@ Every item is a pure function of (split, partition, seed, index).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from handperception.eval.grasp import contact_ratio, interpenetration_volume, penetration_depth
+from handperception.geometry.contact import contact_ratio, interpenetration_volume, penetration_depth
 from handperception.skeleton.definition import FINGER_JOINTS
 from handperception.skeleton.kinematics import FLEXION, JOINT_LIMITS, SHAPE_DIM, forward_kinematics, sample_shapes
 from handperception.synth.hand_model import Capsules, hand_capsules
@@ -33,7 +32,7 @@ from handperception.synth.hand_surface import (
 )
 from handperception.synth.objects import KINDS, ObjectSample, ObjectSpec, check_watertight, sample_object
 from handperception.synth.poses import sample_synergy_poses
-from handperception.synth.splits import PARTITIONS, SplitSpec, load_split
+from handperception.synth.splits import PARTITIONS, SplitSpec
 
 NUM_FINGERS = len(FINGER_JOINTS)
 THUMB = 0
@@ -370,23 +369,3 @@ def sample_grasp(split: SplitSpec, partition: str, seed: int, index: int, spec: 
                 grasp.attempts = attempts
                 return grasp
     raise RuntimeError(f"no grasp accepted after {attempts} attempts (seed {seed}, index {index}); loosen the GraspSpec")
-
-
-def benchmark_grasps(n: int = 20, seed: int = 0, split: str = "interpolation") -> dict[str, float]:
-    """Grasps per second and per-grasp p50/p95 milliseconds (rejected attempts included), for
-    ``make bench``. Returns {"grasps_per_s", "p50_ms", "p95_ms", "mean_attempts", "n"}."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    spec = load_split(split)
-    times, attempts = np.empty(n), np.empty(n)
-    for index in range(n):
-        start = time.perf_counter()
-        attempts[index] = sample_grasp(spec, "train", seed, index).attempts
-        times[index] = (time.perf_counter() - start) * 1000.0
-    return {
-        "grasps_per_s": float(1000.0 / times.mean()),
-        "p50_ms": float(np.percentile(times, 50)),
-        "p95_ms": float(np.percentile(times, 95)),
-        "mean_attempts": float(attempts.mean()),
-        "n": n,
-    }

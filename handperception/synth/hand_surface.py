@@ -140,7 +140,7 @@ def hand_volume_samples(
     A lattice of pitch ``spacing`` in each capsule's own frame, keeping the nodes inside that
     capsule and outside every earlier one, so overlaps are counted once: the union's volume is
     the sum over capsules of (capsule minus the earlier ones). Feed the result to
-    ``eval.grasp.interpenetration_volume(points, object_sdf, volume_per_sample)``.
+    ``geometry.contact.interpenetration_volume(points, object_sdf, volume_per_sample)``.
 
     region: optional (N, 3) -> (N,) bool; only nodes where it is True are kept. Passing "inside
     the object" skips the costly overlap test for the ~all of the hand that cannot count.

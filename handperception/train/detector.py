@@ -28,7 +28,7 @@ from handperception.models.detector import (
     HandDetector,
     Letterbox,
 )
-from handperception.pipeline.crops import DETECTION_BOX_PADDING, box_iou, keypoint_bbox, scale_box
+from handperception.geometry.crops import DETECTION_BOX_PADDING, box_iou, keypoint_bbox, scale_box
 from handperception.synth.render import HandFrame
 from handperception.synth.scenes import full_frame
 from handperception.synth.splits import SplitSpec, load_split

@@ -6,18 +6,8 @@ import cv2
 import numpy as np
 
 from handperception.results import GazeEstimate, HandEstimate
-from handperception.skeleton import BONES, finger_of_joint
-
-# RGB per finger (thumb..little), the colours rviz markers use too.
-FINGER_COLORS: tuple[tuple[int, int, int], ...] = (
-    (230, 60, 60), (240, 200, 40), (60, 200, 80), (50, 140, 240), (190, 80, 220),
-)
-WRIST_COLOR = (255, 255, 255)
-
-
-def finger_color(joint: int) -> tuple[int, int, int]:
-    finger = finger_of_joint(joint)
-    return WRIST_COLOR if finger < 0 else FINGER_COLORS[finger]
+from handperception.skeleton import BONES
+from handperception.skeleton.palette import WRIST_RGB, finger_rgb
 
 
 def draw_hand(image: np.ndarray, joints_2d: np.ndarray, label: str = "", confidence: np.ndarray | None = None) -> None:
@@ -26,11 +16,11 @@ def draw_hand(image: np.ndarray, joints_2d: np.ndarray, label: str = "", confide
     points = np.round(joints_2d).astype(int)
     for parent, child in BONES:
         weak = confidence is not None and min(confidence[parent], confidence[child]) < 0.3
-        cv2.line(image, tuple(points[parent]), tuple(points[child]), finger_color(child), 1 if weak else 2 * scale, cv2.LINE_AA)
+        cv2.line(image, tuple(points[parent]), tuple(points[child]), finger_rgb(child), 1 if weak else 2 * scale, cv2.LINE_AA)
     for joint, point in enumerate(points):
-        cv2.circle(image, tuple(point), 2 * scale, finger_color(joint), -1, cv2.LINE_AA)
+        cv2.circle(image, tuple(point), 2 * scale, finger_rgb(joint), -1, cv2.LINE_AA)
     if label:
-        cv2.putText(image, label, tuple(points[0] + [4, 14 * scale]), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, WRIST_COLOR, scale, cv2.LINE_AA)
+        cv2.putText(image, label, tuple(points[0] + [4, 14 * scale]), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, WRIST_RGB, scale, cv2.LINE_AA)
 
 
 def draw_hands(image: np.ndarray, hands: list[HandEstimate]) -> None:

@@ -1,0 +1,52 @@
+"""The interface every frame pipeline declares: what an image node runs on each frame.
+
+Why declared: the hand pose node may run this project's networks or MediaPipe Hands, and the
+two-hand and gaze pipelines to come plug into the same node pattern (``ros.node_base``). A node
+only needs ``process`` and ``reset``; what it publishes is in the ``FrameResult``. Frames are
+checked once, here, so every pipeline refuses the same bad input with the same message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from handperception.geometry.camera import PinholeCamera
+from handperception.results import GazeEstimate, HandEstimate
+
+
+@dataclass
+class FrameResult:
+    """What one frame gave: hands and/or gazes (each pipeline fills what it estimates), the
+    reasons of results found but not published (counted as drops by the node), and whether the
+    full-frame detector ran (trackers skip it on most frames)."""
+
+    hands: list[HandEstimate] = field(default_factory=list)
+    gazes: list[GazeEstimate] = field(default_factory=list)
+    drops: list[str] = field(default_factory=list)
+    detector_ran: bool = False
+
+
+@runtime_checkable
+class FramePipeline(Protocol):
+    """Frame in, results out; pure (no ROS), so it is tested and used offline as it runs on
+    the robot."""
+
+    def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
+        """rgb (H, W, 3) uint8 seen by ``camera`` (same size); time_s the frame's stamp, seconds
+        (smoothing filters use it)."""
+
+    def reset(self) -> None:
+        """Forget every track (e.g. after a camera switch)."""
+
+
+def check_frame(rgb: np.ndarray, camera: PinholeCamera) -> tuple[int, int]:
+    """Raise ValueError unless ``rgb`` is an (H, W, 3) uint8 image of ``camera``'s size;
+    returns (height, width)."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    height, width = rgb.shape[:2]
+    if (camera.width, camera.height) != (width, height):
+        raise ValueError(f"camera is {camera.width}x{camera.height} but the image is {width}x{height}")
+    return height, width

@@ -1,0 +1,28 @@
+"""One colour per finger, shared by every picture of a hand: the annotated video, rviz markers
+and the synthetic data's contact sheets.
+
+Why one palette: a user reading the video beside rviz, or a contact sheet beside a debug image,
+should see the thumb in the same colour everywhere. RGB, 0-255.
+"""
+from __future__ import annotations
+
+from handperception.skeleton.definition import finger_of_joint
+
+# thumb, index, middle, ring, little
+FINGER_RGB: tuple[tuple[int, int, int], ...] = (
+    (230, 60, 60), (240, 200, 40), (60, 200, 80), (50, 140, 240), (190, 80, 220),
+)
+WRIST_RGB = (255, 255, 255)
+# Bones leaving the wrist, where a drawing tells palm from fingers.
+PALM_RGB = (169, 169, 169)
+
+
+def finger_rgb(joint: int) -> tuple[int, int, int]:
+    """The colour of ``joint``: its finger's, white for the wrist."""
+    finger = finger_of_joint(joint)
+    return WRIST_RGB if finger < 0 else FINGER_RGB[finger]
+
+
+def unit_rgb(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """0-255 RGB -> 0-1 floats, as matplotlib and ROS ColorRGBA take them."""
+    return (rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0)
