@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUILD := build
 FRAMES ?= 90
 
-.PHONY: setup demo test bench claims clean distclean
+.PHONY: setup demo test lint bench claims clean distclean
 
 setup: $(VENV)/.ready
 
@@ -31,6 +31,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q test
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: setup
 	$(VENV)/bin/handperception bench --out bench

@@ -21,7 +21,7 @@ on the test crops' labelled 2D (``constraints_alone_depth``): what they can teac
 
 A second claim runs the same three variants with the 2D-only set drawn from the source
 distribution, the in-domain case the paper does not headline, to show where the effect lives.
-The README lists the measured seeds, and the same experiment with the articulation
+docs/claims.md lists the measured seeds, and the same experiment with the articulation
 extrapolation range (fists) as the target.
 """
 from __future__ import annotations
