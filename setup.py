@@ -30,7 +30,11 @@ setup(
         ("share/" + PACKAGE + "/config/splits", glob("config/splits/*.yaml")),
         ("share/" + PACKAGE + "/checkpoints", glob("checkpoints/*.pt") + glob("checkpoints/*.md")),
     ],
-    install_requires=["numpy", "opencv-python-headless", "PyYAML", "torch", "tqdm"],
+    # What the code imports outside ROS; exact pins for the embedded setup are in requirements.txt.
+    install_requires=[
+        "numpy", "scipy", "opencv-python-headless", "PyYAML", "torch", "tqdm", "matplotlib",
+        "trimesh", "transforms3d", "rosbags",
+    ],
     zip_safe=True,
     maintainer="handperception maintainers",
     maintainer_email="maintainers@handperception.example.org",
