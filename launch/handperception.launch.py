@@ -14,7 +14,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from handperception.ros.runner import graph_nodes
+from handperception.ros.graph_config import graph_nodes
 
 
 def _nodes(context):

@@ -1,4 +1,5 @@
 """In-process ROS 2 harness for tests: a private context, an executor thread, bounded waits."""
+
 from __future__ import annotations
 
 import threading
@@ -28,7 +29,7 @@ class RosHarness:
     def close(self):
         self.executor.shutdown(timeout_sec=5.0)
         if self._started:
-            # As in ros.runner: shutdown() can return while the spin thread is still inside its
+            # As in ros.executors: shutdown() can return while the spin thread is still inside its
             # last callback; destroying nodes under it leaves an unretrieved InvalidHandle.
             self._thread.join(timeout=5.0)
         for node in self._nodes:
@@ -46,7 +47,8 @@ def wait_for(predicate, timeout: float = 10.0, period: float = 0.02) -> bool:
 
 
 class CameraProbe:
-    """A test camera on /camera/image_raw + /camera/camera_info: what every image-node test feeds."""
+    """A test camera on /camera/image_raw + /camera/camera_info: what every image-node test
+    feeds."""
 
     def __init__(self, node, camera):
         from sensor_msgs.msg import CameraInfo, Image
@@ -58,11 +60,22 @@ class CameraProbe:
         self.infos = node.create_publisher(CameraInfo, "/camera/camera_info", results_qos())
 
     def matched(self, subscribers: int = 1) -> bool:
-        return self.images.get_subscription_count() == subscribers and self.infos.get_subscription_count() == subscribers
+        return (
+            self.images.get_subscription_count() == subscribers
+            and self.infos.get_subscription_count() == subscribers
+        )
 
-    def publish(self, rgb, sec: int, frame_id: str = "camera_optical_frame", camera=None, encoding: str = "rgb8",
-                info: bool = True) -> None:
-        """One frame stamped ``sec`` s; ``encoding`` overrides the label only (to send a bad one)."""
+    def publish(
+        self,
+        rgb,
+        sec: int,
+        frame_id: str = "camera_optical_frame",
+        camera=None,
+        encoding: str = "rgb8",
+        info: bool = True,
+    ) -> None:
+        """One frame stamped ``sec`` s; ``encoding`` overrides the label only (to send a bad
+        one)."""
         from std_msgs.msg import Header
 
         from handperception.msgconv.camera_info import camera_info_msg

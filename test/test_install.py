@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_prefix_install_finds_its_checkpoints_and_config(tmp_path):
     prefix = tmp_path / "install" / "handperception"
+    # --ignore-installed: never uninstall the developer's own (editable) install on the way.
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--ignore-installed",
          "--prefix", str(prefix), str(ROOT)],
         check=True, cwd=tmp_path, capture_output=True,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from catkin_pkg.package import parse_package
 
-from handperception.ros.runner import NODE_KINDS, graph_nodes, node_class
+from handperception.ros.graph_config import NODE_KINDS, graph_nodes, node_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,7 +181,7 @@ def test_configs_name_known_nodes_with_declared_parameters(config, ros_context):
     (``--params-file``), declares every parameter the file sets and took the file's value."""
     import yaml
 
-    from handperception.ros.runner import SHARED_KEY
+    from handperception.ros.graph_config import SHARED_KEY
 
     data = yaml.safe_load(config.read_text())
     shared = data.get(SHARED_KEY, {}).get("ros__parameters", {})

@@ -1,4 +1,6 @@
-"""The embedded runner: starts the configured graph, passes frames end to end, shuts down in bounded time."""
+"""The embedded runner: starts the configured graph, passes frames end to end, shuts down in
+bounded time."""
+
 import json
 import subprocess
 import sys
@@ -11,7 +13,8 @@ import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from handperception.ros.runner import graph_nodes, run_graph
+from handperception.ros.graph_config import graph_nodes
+from handperception.ros.runner import run_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "config" / "demo.yaml"
@@ -45,11 +48,15 @@ def test_demo_graph_end_to_end(tmp_path):
     }
     started = time.monotonic()
     result = run_graph(DEMO, overrides, max_wall_s=60)
-    assert time.monotonic() - started < 30, "start, 24 frames and shutdown must take seconds, not minutes"
+    assert time.monotonic() - started < 30, (
+        "start, 24 frames and shutdown must take seconds, not minutes"
+    )
     assert result.frames_published == frames
     assert result.topics["/camera/image_raw"]["count"] >= frames - 3  # the monitor may join late
     annotated_frames = result.nodes["annotator"]["count"]
-    assert annotated_frames >= frames // 2  # depth-1 image QoS: a busy node skips frames, never lags
+    assert (
+        annotated_frames >= frames // 2
+    )  # depth-1 image QoS: a busy node skips frames, never lags
 
     video = cv2.VideoCapture(str(tmp_path / "annotated.avi"))
     written = 0
@@ -61,25 +68,50 @@ def test_demo_graph_end_to_end(tmp_path):
     images, infos = bag["/camera/image_raw"], bag["/camera/camera_info"]
     assert len(images) >= frames - 3 and len(infos) >= frames - 3
     first = images[0]
-    assert (first.width, first.height, first.encoding, first.header.frame_id) == (160, 120, "rgb8", "camera_optical_frame")
+    assert (first.width, first.height, first.encoding, first.header.frame_id) == (
+        160,
+        120,
+        "rgb8",
+        "camera_optical_frame",
+    )
     pixels = np.frombuffer(first.data, np.uint8).reshape(120, 160, 3)
     assert pixels.std() > 10  # the test pattern, not an empty frame
     assert infos[0].k[0] > 0 and infos[0].width == 160
     annotated = bag["/annotator/image"]
-    assert annotated and {a.header.stamp.sec * 10**9 + a.header.stamp.nanosec for a in annotated} <= {
-        i.header.stamp.sec * 10**9 + i.header.stamp.nanosec for i in images}
+    assert annotated and {
+        a.header.stamp.sec * 10**9 + a.header.stamp.nanosec for a in annotated
+    } <= {i.header.stamp.sec * 10**9 + i.header.stamp.nanosec for i in images}
 
 
 def test_cli_runs_and_writes_summary(tmp_path):
     out = tmp_path / "demo"
     completed = subprocess.run(
-        [sys.executable, "-m", "handperception.cli.main", "run", "--config", str(DEMO), "--frames", "10",
-         "--out", str(out), "--set", "camera_source.width=96", "--set", "camera_source.height=64"],
-        capture_output=True, text=True, timeout=90, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "handperception.cli.main",
+            "run",
+            "--config",
+            str(DEMO),
+            "--frames",
+            "10",
+            "--out",
+            str(out),
+            "--set",
+            "camera_source.width=96",
+            "--set",
+            "camera_source.height=64",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Traceback" not in completed.stderr
     assert "/camera/image_raw" in completed.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == 10
-    assert (out / "annotated.mp4").stat().st_size > 0 and (out / "recording.mcap").stat().st_size > 0
+    assert (out / "annotated.mp4").stat().st_size > 0 and (
+        out / "recording.mcap"
+    ).stat().st_size > 0

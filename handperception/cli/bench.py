@@ -4,6 +4,7 @@ times; intra- vs inter-process image transport; synthesis throughput.
 
 Writes bench/results.json and bench/latency.png. Takes minutes; not a test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,30 +13,45 @@ import traceback
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="bench", help="output folder")
-    parser.add_argument("--frames", type=int, default=300, help="camera frames per graph benchmark (30 Hz)")
+    parser.add_argument(
+        "--frames", type=int, default=300, help="camera frames per graph benchmark (30 Hz)"
+    )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--only", nargs="*", default=None, help="run only these suites")
-    parser.add_argument("--quick", action="store_true", help="fewer frames and repeats (a smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer frames and repeats (a smoke run)"
+    )
 
 
 def _suites(args):
     """name -> zero-argument callable returning that suite's results."""
-    from handperception.bench.graph import bench_graph, bench_image_transport, bench_node
     from handperception.bench.models import bench_models
-    from handperception.ros.runner import package_config_dir
-    from handperception.bench.synth import benchmark_grasps, benchmark_object_sdf, benchmark_renderer
+    from handperception.bench.synth import (
+        benchmark_grasps,
+        benchmark_object_sdf,
+        benchmark_renderer,
+    )
+    from handperception.ros.bench_graph import bench_graph, bench_image_transport, bench_node
+    from handperception.ros.graph_config import package_config_dir
 
     frames = 60 if args.quick else args.frames
     repeats = 10 if args.quick else 100
     device = args.resolved_device
     hand_pose_overrides = {"hand_pose": {"device": device}}
     return {
-        "hand_pose_node": lambda: bench_node(package_config_dir() / "hand_pose.yaml", frames, overrides=hand_pose_overrides),
+        "hand_pose_node": lambda: bench_node(
+            package_config_dir() / "hand_pose.yaml", frames, overrides=hand_pose_overrides
+        ),
         "hand_pose_node_mediapipe": lambda: bench_node(
-            package_config_dir() / "hand_pose.yaml", frames, overrides={"hand_pose": {"backend": "mediapipe"}}),
+            package_config_dir() / "hand_pose.yaml",
+            frames,
+            overrides={"hand_pose": {"backend": "mediapipe"}},
+        ),
         "models": lambda: bench_models(device, repeats),
         "transport": lambda: bench_image_transport(frames),
-        "demo_graph": lambda: bench_graph(package_config_dir() / "demo.yaml", frames, hand_pose_overrides),
+        "demo_graph": lambda: bench_graph(
+            package_config_dir() / "demo.yaml", frames, hand_pose_overrides
+        ),
         "synth_renderer": lambda: benchmark_renderer(repeats),
         "synth_grasps": lambda: benchmark_grasps(5 if args.quick else 40),
         "synth_object_sdf": lambda: benchmark_object_sdf(repeats=3 if args.quick else 10),
@@ -43,13 +59,16 @@ def _suites(args):
 
 
 def peer_comparison(benchmarks: dict) -> dict:
-    """MediaPipe Hands vs this project's hand pose node on the same frames: latency and rate ratios."""
+    """MediaPipe Hands vs this project's hand pose node on the same frames: latency and rate
+    ratios."""
     native = benchmarks.get("hand_pose_node", {}).get("topics", {}).get("/hands")
     peer = benchmarks.get("hand_pose_node_mediapipe", {}).get("topics", {}).get("/hands")
     if not native or not peer or not native.get("latency_p50_ms") or not native.get("rate_hz"):
         return {}
     return {
-        "mediapipe_over_native_latency_p50": round(peer["latency_p50_ms"] / native["latency_p50_ms"], 3),
+        "mediapipe_over_native_latency_p50": round(
+            peer["latency_p50_ms"] / native["latency_p50_ms"], 3
+        ),
         "mediapipe_over_native_rate": round(peer["rate_hz"] / native["rate_hz"], 3),
     }
 

@@ -2,37 +2,54 @@
 
 Example: handperception run --config config/demo.yaml --frames 90 --out out/demo
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
-import yaml
+from handperception.ros.graph_config import graph_nodes, parse_overrides
+
+# node -> (its output file parameter, the file's name under --out)
+OUTPUT_FILES = {
+    "annotator": ("video_path", "annotated.mp4"),
+    "bag_recorder": ("path", "recording.mcap"),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="ROS 2 parameters YAML naming the nodes to run")
-    parser.add_argument("--frames", type=int, default=0, help="stop the camera source after N frames (0: its own setting)")
-    parser.add_argument("--out", default="", help="folder for the annotated video, the bag and summary.json")
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="stop after this wall time whatever happens")
-    parser.add_argument("--executor-threads", type=int, default=1,
-                        help="threads dispatching callbacks (image nodes also run their own worker thread)")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
+        "--config", required=True, help="ROS 2 parameters YAML naming the nodes to run"
+    )
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=0,
+        help="stop the camera source after N frames (0: its own setting)",
+    )
+    parser.add_argument(
+        "--out", default="", help="folder for the annotated video, the bag and summary.json"
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120.0,
+        help="stop after this wall time whatever happens",
+    )
+    parser.add_argument(
+        "--executor-threads",
+        type=int,
+        default=1,
+        help="threads dispatching callbacks (image nodes also run their own worker thread)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=VALUE",
         help="override a parameter (value parsed as YAML), e.g. --set camera_source.fps=15",
     )
-
-
-def parse_overrides(items: list[str]) -> dict[str, dict]:
-    overrides: dict[str, dict] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        node, dot, param = key.partition(".")
-        if not sep or not dot or not node or not param:
-            raise SystemExit(f"--set expects NODE.PARAM=VALUE, got '{item}'")
-        overrides.setdefault(node, {})[param] = yaml.safe_load(value)
-    return overrides
 
 
 def format_table(result) -> str:
@@ -49,28 +66,45 @@ def format_table(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from handperception.ros.runner import graph_nodes, run_graph
+    # rclpy and the nodes load only when this command runs (see cli.main)
+    from handperception.ros.runner import run_graph
 
+    if args.executor_threads < 1:
+        raise SystemExit("--executor-threads must be >= 1")
     names = graph_nodes(args.config)
-    overrides = parse_overrides(args.set)
+    try:
+        overrides = parse_overrides(args.set)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     if args.frames:
         overrides.setdefault("camera_source", {})["max_frames"] = args.frames
     out = Path(args.out) if args.out else None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        if "annotator" in names:
-            overrides.setdefault("annotator", {}).setdefault("video_path", str(out / "annotated.mp4"))
-        if "bag_recorder" in names:
-            overrides.setdefault("bag_recorder", {}).setdefault("path", str(out / "recording.mcap"))
-    if args.executor_threads < 1:
-        raise SystemExit("--executor-threads must be >= 1")
-    result = run_graph(args.config, overrides, max_wall_s=args.max_seconds, num_threads=args.executor_threads)
+    outputs = _direct_outputs_into(out, names, overrides) if out is not None else []
+    result = run_graph(
+        args.config, overrides, max_wall_s=args.max_seconds, num_threads=args.executor_threads
+    )
     print(format_table(result))
     print(f"\n{result.frames_published} frames in {result.wall_s:.1f} s")
     if out is not None:
-        summary = {"config": str(args.config), "frames": result.frames_published, "wall_s": round(result.wall_s, 2),
-                   "topics": result.topics, "nodes": result.nodes}
+        summary = {
+            "config": str(args.config),
+            "frames": result.frames_published,
+            "wall_s": round(result.wall_s, 2),
+            "topics": result.topics,
+            "nodes": result.nodes,
+        }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        print(f"wrote {out}/summary.json" + "".join(
-            f", {Path(overrides[n][k])}" for n, k in (("annotator", "video_path"), ("bag_recorder", "path")) if n in names))
+        print(f"wrote {out}/summary.json" + "".join(f", {path}" for path in outputs))
     return 0
+
+
+def _direct_outputs_into(out: Path, names: list[str], overrides: dict[str, dict]) -> list[Path]:
+    """Point the graph's file-writing nodes into ``out``, unless ``--set`` chose their paths;
+    the files they will write."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for node, (parameter, filename) in OUTPUT_FILES.items():
+        if node in names:
+            path = overrides.setdefault(node, {}).setdefault(parameter, str(out / filename))
+            paths.append(Path(path))
+    return paths

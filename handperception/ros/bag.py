@@ -5,6 +5,7 @@ are stored exactly as they travelled (CDR bytes from a raw subscription), with t
 schema rosbag2 writes (the .msg definition followed by every nested definition), so
 ``ros2 bag info/play``, Foxglove and ``mcap-ros2-support`` read the result.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,15 +17,32 @@ from pathlib import Path
 from mcap.writer import CompressionType, Writer
 
 _PRIMITIVES = {
-    "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
-    "uint32", "int64", "uint64", "string", "wstring", "time", "duration",
+    "bool",
+    "byte",
+    "char",
+    "float32",
+    "float64",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "string",
+    "wstring",
+    "time",
+    "duration",
 }
 _SEPARATOR = "=" * 80
 
 
 def share_directory(package: str) -> Path:
     """share/<package> of an installed ROS package (ament index, else this Python's prefix)."""
-    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
+    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [
+        sys.prefix
+    ]
     for prefix in prefixes:
         candidate = Path(prefix) / "share" / package
         if candidate.is_dir():
@@ -50,7 +68,11 @@ def _nested_types(text: str, package: str) -> list[str]:
         if field_type == "Header":
             field_type = "std_msgs/Header"
         parts = field_type.split("/")
-        nested.append("/".join((parts[0], "msg", parts[-1])) if len(parts) > 1 else f"{package}/msg/{parts[0]}")
+        nested.append(
+            "/".join((parts[0], "msg", parts[-1]))
+            if len(parts) > 1
+            else f"{package}/msg/{parts[0]}"
+        )
     return nested
 
 
@@ -100,7 +122,9 @@ class McapBagWriter:
             )
             self.counts[topic] = 0
 
-    def write(self, topic: str, serialized: bytes, log_time_ns: int, publish_time_ns: int | None = None) -> None:
+    def write(
+        self, topic: str, serialized: bytes, log_time_ns: int, publish_time_ns: int | None = None
+    ) -> None:
         with self._lock:
             if self._file.closed:
                 return

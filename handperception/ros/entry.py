@@ -1,4 +1,5 @@
 """Console-script main for a single node (what ``ros2 run handperception <node>`` starts)."""
+
 from __future__ import annotations
 
 import sys
@@ -6,12 +7,11 @@ import sys
 import rclpy
 from rclpy.executors import ExternalShutdownException
 
-from handperception.ros.runner import dispatcher_executor
+from handperception.ros.executors import dispatcher_executor
+from handperception.runtime import configure_gil_switching
 
 
 def run_single_node(node_class, argv: list[str] | None = None) -> int:
-    from handperception.runtime import configure_gil_switching
-
     configure_gil_switching()
     rclpy.init(args=sys.argv if argv is None else argv)
     node = node_class()

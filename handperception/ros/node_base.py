@@ -6,6 +6,7 @@ loaded in the lifecycle *configure* step (an inactive node costs almost nothing)
 with depth-1 QoS (the newest frame, never a backlog), the source header copied to every output,
 and a callback that fails logs its cause, counts a drop and leaves the node running.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,7 +23,6 @@ from handperception.ros.qos import image_qos, results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.ros.sync import ApproximateTimeSynchronizer
 from handperception.runtime.stats import RateLatencyMonitor
-
 
 FAILED = object()  # what ``guarded`` returns when the work raised
 
@@ -54,10 +54,14 @@ class HandperceptionNode(LifecycleNode):
         self.diagnostics_period = self.declare(
             "diagnostics_period", 1.0, "seconds between /diagnostics messages (0 disables)"
         )
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", results_qos())
+        self._diagnostics_pub = self.create_publisher(
+            DiagnosticArray, "/diagnostics", results_qos()
+        )
         self._diagnostics_timer = None
         if self.diagnostics_period > 0:
-            self._diagnostics_timer = self.create_timer(self.diagnostics_period, self._publish_diagnostics)
+            self._diagnostics_timer = self.create_timer(
+                self.diagnostics_period, self._publish_diagnostics
+            )
         self._autostart_timer = self.create_timer(0.01, self._autostart) if self.autostart else None
 
     # -- parameters ---------------------------------------------------------------------------
@@ -99,7 +103,9 @@ class HandperceptionNode(LifecycleNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.is_active = False
         result = self._transition(self.deactivate, "deactivate")
-        return super().on_deactivate(state) if result == TransitionCallbackReturn.SUCCESS else result
+        return (
+            super().on_deactivate(state) if result == TransitionCallbackReturn.SUCCESS else result
+        )
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self._transition(self.cleanup, "cleanup")
@@ -122,7 +128,9 @@ class HandperceptionNode(LifecycleNode):
         except (InputRejected, ImageConversionError) as rejected:
             reason = getattr(rejected, "reason", "bad_image")
             self.stats.drop(reason)
-            self.get_logger().warning(f"dropped input ({reason}): {rejected}", throttle_duration_sec=2.0)
+            self.get_logger().warning(
+                f"dropped input ({reason}): {rejected}", throttle_duration_sec=2.0
+            )
         except Exception as error:  # the node must never die on one bad callback
             self.stats.drop("exception")
             self.get_logger().error(
@@ -172,20 +180,33 @@ class ImageNode(HandperceptionNode):
 
     def __init__(self, node_name: str, **kwargs: Any):
         super().__init__(node_name, **kwargs)
-        self.image_topic = self.declare("image_topic", "/camera/image_raw", "input sensor_msgs/Image topic")
-        self.camera_info_topic = self.declare(
-            "camera_info_topic", "", "sensor_msgs/CameraInfo topic; empty: camera_info beside image_topic"
-        ) or self.image_topic.rsplit("/", 1)[0] + "/camera_info"
+        self.image_topic = self.declare(
+            "image_topic", "/camera/image_raw", "input sensor_msgs/Image topic"
+        )
+        self.camera_info_topic = (
+            self.declare(
+                "camera_info_topic",
+                "",
+                "sensor_msgs/CameraInfo topic; empty: camera_info beside image_topic",
+            )
+            or self.image_topic.rsplit("/", 1)[0] + "/camera_info"
+        )
         self.use_camera_info = self.declare(
             "use_camera_info", True, "pair each image with its CameraInfo (needed for metric 3D)"
         )
         self.image_reliability = self.declare(
-            "image_reliability", "best_effort", "QoS reliability of the image subscription: best_effort|reliable"
+            "image_reliability",
+            "best_effort",
+            "QoS reliability of the image subscription: best_effort|reliable",
         )
-        self.sync_slop = self.declare("sync_slop", 0.01, "seconds an image and its camera_info stamps may differ")
+        self.sync_slop = self.declare(
+            "sync_slop", 0.01, "seconds an image and its camera_info stamps may differ"
+        )
         self._subscriptions_active: list = []
         self._camera_info_seen = False
-        self._sync = ApproximateTimeSynchronizer(2, 5, int(self.sync_slop * 1e9), self._frame, self._on_unpaired)
+        self._sync = ApproximateTimeSynchronizer(
+            2, 5, int(self.sync_slop * 1e9), self._frame, self._on_unpaired
+        )
         self._pending: tuple[Image, CameraInfo | None] | None = None
         self._pending_changed = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -193,13 +214,19 @@ class ImageNode(HandperceptionNode):
 
     def activate(self) -> None:
         self._worker_stop = False
-        self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}-frames", daemon=True)
+        self._worker = threading.Thread(
+            target=self._work, name=f"{self.get_name()}-frames", daemon=True
+        )
         self._worker.start()
         qos = image_qos(self.image_reliability)
-        self._subscriptions_active.append(self.create_subscription(Image, self.image_topic, self._on_image, qos))
+        self._subscriptions_active.append(
+            self.create_subscription(Image, self.image_topic, self._on_image, qos)
+        )
         if self.use_camera_info:
             self._subscriptions_active.append(
-                self.create_subscription(CameraInfo, self.camera_info_topic, self._on_camera_info, results_qos())
+                self.create_subscription(
+                    CameraInfo, self.camera_info_topic, self._on_camera_info, results_qos()
+                )
             )
 
     def deactivate(self) -> None:
@@ -233,8 +260,10 @@ class ImageNode(HandperceptionNode):
         reason = "no_camera_info" if not self._camera_info_seen else "unpaired_camera_info"
         self.stats.drop(reason)
         self.get_logger().warning(
-            f"image at {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} s has no CameraInfo on "
-            f"{self.camera_info_topic} within {self.sync_slop} s; dropped", throttle_duration_sec=5.0)
+            f"image at {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} s has no CameraInfo "
+            f"on {self.camera_info_topic} within {self.sync_slop} s; dropped",
+            throttle_duration_sec=5.0,
+        )
 
     def _on_camera_info(self, info: CameraInfo) -> None:
         self._camera_info_seen = True

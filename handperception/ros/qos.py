@@ -1,9 +1,14 @@
-"""QoS profiles of the project: images keep only the latest frame, results are delivered reliably."""
+"""QoS profiles of the project: images keep only the latest frame, results are delivered
+reliably."""
+
 from __future__ import annotations
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-_RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
+_RELIABILITY = {
+    "best_effort": ReliabilityPolicy.BEST_EFFORT,
+    "reliable": ReliabilityPolicy.RELIABLE,
+}
 
 
 def image_qos(reliability: str = "best_effort") -> QoSProfile:

@@ -1,12 +1,7 @@
-"""builtin_interfaces/Time <-> integer nanoseconds."""
-from __future__ import annotations
+"""builtin_interfaces/Time -> integer nanoseconds (exact, where float seconds lose precision)."""
 
-from builtin_interfaces.msg import Time
+from __future__ import annotations
 
 
 def stamp_to_ns(stamp) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
-def ns_to_stamp(ns: int) -> Time:
-    return Time(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))

@@ -7,6 +7,7 @@ all are within ``slop`` the set is emitted and everything at or before the emitt
 discarded, so a set is emitted at most once and never out of order. Every message that leaves
 without being part of a set is handed to ``on_unmatched(topic, msg)``, so callers can count it.
 """
+
 from __future__ import annotations
 
 import collections
@@ -59,7 +60,9 @@ class ApproximateTimeSynchronizer:
             if abs(best[0] - stamp_ns) > self._slop_ns:
                 return None
             chosen.append(best)
-        for index, (queue, (stamp, chosen_msg)) in enumerate(zip(self._queues, chosen)):
+        for index, (queue, (stamp, chosen_msg)) in enumerate(
+            zip(self._queues, chosen, strict=True)
+        ):
             while queue and queue[0][0] <= stamp:
                 _, left = queue.popleft()
                 if left is not chosen_msg:

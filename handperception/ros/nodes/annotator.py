@@ -1,6 +1,7 @@
 """annotator: draws every result onto its source frame and writes an annotated video (and
 optionally republishes it as an Image for rviz/Foxglove). Results are matched to frames by
 header stamp, so slow nodes never draw onto the wrong frame."""
+
 from __future__ import annotations
 
 import collections
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from handperception_msgs.msg import GazeArray, HandArray
 from sensor_msgs.msg import CameraInfo, Image
 
 from handperception.geometry.camera import PinholeCamera
@@ -20,17 +20,28 @@ from handperception.ros.node_base import ImageNode
 from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.viz.overlay import draw_gaze, draw_hands, draw_hud
+from handperception_msgs.msg import GazeArray, HandArray
 
 
 class AnnotatorNode(ImageNode):
     def __init__(self, **kwargs):
         super().__init__("annotator", **kwargs)
-        self.hands_topic = self.declare("hands_topic", "/hands", "HandArray topic to draw ('' to skip)")
-        self.gaze_topic = self.declare("gaze_topic", "/gaze", "GazeArray topic to draw ('' to skip)")
-        self.video_path = self.declare("video_path", "", "annotated video file (.mp4/.avi); '' writes none")
+        self.hands_topic = self.declare(
+            "hands_topic", "/hands", "HandArray topic to draw ('' to skip)"
+        )
+        self.gaze_topic = self.declare(
+            "gaze_topic", "/gaze", "GazeArray topic to draw ('' to skip)"
+        )
+        self.video_path = self.declare(
+            "video_path", "", "annotated video file (.mp4/.avi); '' writes none"
+        )
         self.video_fps = self.declare("video_fps", 30.0, "frame rate written into the video")
-        self.publish_image = self.declare("publish_image", True, "publish annotated frames on ~/image")
-        self.result_wait = self.declare("result_wait", 0.3, "seconds of stamps to wait for results of a frame")
+        self.publish_image = self.declare(
+            "publish_image", True, "publish annotated frames on ~/image"
+        )
+        self.result_wait = self.declare(
+            "result_wait", 0.3, "seconds of stamps to wait for results of a frame"
+        )
         self._awaiting_results: collections.deque = collections.deque(maxlen=120)
         self._results: dict[int, dict[str, list]] = collections.defaultdict(dict)
         self._camera: PinholeCamera | None = None
@@ -44,10 +55,19 @@ class AnnotatorNode(ImageNode):
 
     def activate(self) -> None:
         super().activate()
-        for topic, msg_type, key in ((self.hands_topic, HandArray, "hands"), (self.gaze_topic, GazeArray, "gaze")):
+        for topic, msg_type, key in (
+            (self.hands_topic, HandArray, "hands"),
+            (self.gaze_topic, GazeArray, "gaze"),
+        ):
             if topic:
-                self._result_subscriptions.append(self.create_subscription(
-                    msg_type, topic, lambda msg, k=key: self.guarded(self._on_result, k, msg), results_qos()))
+                self._result_subscriptions.append(
+                    self.create_subscription(
+                        msg_type,
+                        topic,
+                        lambda msg, k=key: self.guarded(self._on_result, k, msg),
+                        results_qos(),
+                    )
+                )
 
     def deactivate(self) -> None:
         super().deactivate()
@@ -74,7 +94,9 @@ class AnnotatorNode(ImageNode):
     def _flush(self, older_than: int | None = None) -> None:
         while True:
             with self._lock:
-                if not self._awaiting_results or (older_than is not None and self._awaiting_results[0][0] > older_than):
+                if not self._awaiting_results or (
+                    older_than is not None and self._awaiting_results[0][0] > older_than
+                ):
                     return
                 stamp, header, rgb = self._awaiting_results.popleft()
                 results = self._results.pop(stamp, {})
@@ -90,8 +112,13 @@ class AnnotatorNode(ImageNode):
             for gaze in gazes:
                 draw_gaze(frame, gaze, self._camera.project)
         snapshot = self.stats.snapshot()
-        draw_hud(frame, [f"frame {self.frames_written}  {len(hands)} hands  {len(gazes)} faces",
-                         f"{snapshot.rate_hz:.1f} Hz  latency p50 {snapshot.latency_p50_ms:.0f} ms"])
+        draw_hud(
+            frame,
+            [
+                f"frame {self.frames_written}  {len(hands)} hands  {len(gazes)} faces",
+                f"{snapshot.rate_hz:.1f} Hz  latency p50 {snapshot.latency_p50_ms:.0f} ms",
+            ],
+        )
         if self.video_path:
             self._write_video(frame)
         if self.publish_image:
@@ -103,8 +130,12 @@ class AnnotatorNode(ImageNode):
             path = Path(self.video_path)
             path.parent.mkdir(parents=True, exist_ok=True)
             codec = "mp4v" if path.suffix.lower() in (".mp4", ".mov") else "MJPG"
-            self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), self.video_fps,
-                                           (frame.shape[1], frame.shape[0]))
+            self._writer = cv2.VideoWriter(
+                str(path),
+                cv2.VideoWriter_fourcc(*codec),
+                self.video_fps,
+                (frame.shape[1], frame.shape[0]),
+            )
             if not self._writer.isOpened():
                 raise OSError(f"OpenCV cannot write video {path} with codec {codec}")
         self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))

@@ -1,26 +1,23 @@
 """bag_recorder: records topics to an MCAP bag, standing in for ``ros2 bag record`` where
 rosbag2 is not installed. Topic types come from the ROS graph, so only names are configured."""
-from __future__ import annotations
 
-import importlib
+from __future__ import annotations
 
 from rclpy.qos import ReliabilityPolicy
 
 from handperception.ros.bag import McapBagWriter
 from handperception.ros.entry import run_single_node
+from handperception.ros.introspection import message_class
 from handperception.ros.node_base import HandperceptionNode
 from handperception.ros.qos import results_qos
-
-
-def message_class(full_type: str):
-    package, kind, name = full_type.split("/")
-    return getattr(importlib.import_module(f"{package}.{kind}"), name)
 
 
 class BagRecorderNode(HandperceptionNode):
     def __init__(self, **kwargs):
         super().__init__("bag_recorder", **kwargs)
-        self.topics = self.declare("topics", ["/camera/image_raw"], "topics to record (types come from the graph)")
+        self.topics = self.declare(
+            "topics", ["/camera/image_raw"], "topics to record (types come from the graph)"
+        )
         self.path = self.declare("path", "out/recording.mcap", "output MCAP file")
         self._writer: McapBagWriter | None = None
         self._subscriptions_by_topic: dict[str, object] = {}
@@ -30,7 +27,9 @@ class BagRecorderNode(HandperceptionNode):
         self._writer = McapBagWriter(self.path)
 
     def activate(self) -> None:
-        self._discovery_timer = self.create_timer(0.2, lambda: self.guarded(self._subscribe_known_topics))
+        self._discovery_timer = self.create_timer(
+            0.2, lambda: self.guarded(self._subscribe_known_topics)
+        )
         self._subscribe_known_topics()
 
     def _subscribe_known_topics(self) -> None:
@@ -47,8 +46,11 @@ class BagRecorderNode(HandperceptionNode):
                 qos.reliability = ReliabilityPolicy.BEST_EFFORT
             self._writer.add_topic(topic, full_type)
             self._subscriptions_by_topic[topic] = self.create_subscription(
-                message_class(full_type), topic, lambda data, t=topic: self.guarded(self._record, t, data),
-                qos, raw=True,
+                message_class(full_type),
+                topic,
+                lambda data, t=topic: self.guarded(self._record, t, data),
+                qos,
+                raw=True,
             )
             self.get_logger().info(f"recording {topic} ({full_type}) to {self.path}")
 

@@ -1,5 +1,6 @@
 """camera_source: publishes Image + CameraInfo from a video, an image folder, a webcam or the
 synthetic engine, for robots without a camera driver at hand and for every demo and test."""
+
 from __future__ import annotations
 
 from sensor_msgs.msg import CameraInfo, Image
@@ -20,21 +21,37 @@ class CameraSourceNode(HandperceptionNode):
     def __init__(self, **kwargs):
         super().__init__("camera_source", **kwargs)
         self.source_uri = self.declare(
-            "source", "synthetic", "synthetic[:scene] | video:<file> | folder:<dir> | webcam:<index>"
+            "source",
+            "synthetic",
+            "synthetic[:scene] | video:<file> | folder:<dir> | webcam:<index>",
         )
         self.fps = self.declare("fps", 30.0, "publishing rate, Hz")
-        self.frame_id = self.declare("frame_id", "camera_optical_frame", "frame_id of the images (optical frame)")
-        self.image_topic = self.declare("image_topic", "/camera/image_raw", "output sensor_msgs/Image topic")
-        self.camera_info_topic = self.declare("camera_info_topic", "/camera/camera_info", "output CameraInfo topic")
+        self.frame_id = self.declare(
+            "frame_id", "camera_optical_frame", "frame_id of the images (optical frame)"
+        )
+        self.image_topic = self.declare(
+            "image_topic", "/camera/image_raw", "output sensor_msgs/Image topic"
+        )
+        self.camera_info_topic = self.declare(
+            "camera_info_topic", "/camera/camera_info", "output CameraInfo topic"
+        )
         self.encoding = self.declare("encoding", "rgb8", "rgb8 or bgr8")
-        self.width = self.declare("width", 640, "frame width for synthetic sources and resizing, pixels")
+        self.width = self.declare(
+            "width", 640, "frame width for synthetic sources and resizing, pixels"
+        )
         self.height = self.declare("height", 480, "frame height, pixels")
-        self.horizontal_fov = self.declare("horizontal_fov", 60.0, "degrees; intrinsics when no calibration is given")
-        self.camera_info_url = self.declare("camera_info_url", "", "ROS calibration YAML with the real intrinsics")
+        self.horizontal_fov = self.declare(
+            "horizontal_fov", 60.0, "degrees; intrinsics when no calibration is given"
+        )
+        self.camera_info_url = self.declare(
+            "camera_info_url", "", "ROS calibration YAML with the real intrinsics"
+        )
         self.loop = self.declare("loop", False, "restart videos and folders at their end")
         self.max_frames = self.declare("max_frames", 0, "stop after this many frames (0: never)")
         self.seed = self.declare("seed", 0, "seed of synthetic scenes")
-        self.reliability = self.declare("reliability", "reliable", "image QoS reliability: reliable|best_effort")
+        self.reliability = self.declare(
+            "reliability", "reliable", "image QoS reliability: reliable|best_effort"
+        )
         self.published = 0
         self._source = None
         self._timer = None
@@ -46,13 +63,25 @@ class CameraSourceNode(HandperceptionNode):
             raise ValueError(f"fps must be positive, got {self.fps}")
         camera = load_calibration(self.camera_info_url) if self.camera_info_url else None
         self._source = open_source(
-            self.source_uri, self.width, self.height, self.horizontal_fov, camera, self.loop, self.seed
+            self.source_uri,
+            self.width,
+            self.height,
+            self.horizontal_fov,
+            camera,
+            self.loop,
+            self.seed,
         )
         if hasattr(self._source, "prepare"):
             self._source.prepare()
-        self._image_pub = self.create_lifecycle_publisher(Image, self.image_topic, image_qos(self.reliability))
-        self._info_pub = self.create_lifecycle_publisher(CameraInfo, self.camera_info_topic, results_qos())
-        self.get_logger().info(f"publishing {self.source_uri} on {self.image_topic} at {self.fps} Hz")
+        self._image_pub = self.create_lifecycle_publisher(
+            Image, self.image_topic, image_qos(self.reliability)
+        )
+        self._info_pub = self.create_lifecycle_publisher(
+            CameraInfo, self.camera_info_topic, results_qos()
+        )
+        self.get_logger().info(
+            f"publishing {self.source_uri} on {self.image_topic} at {self.fps} Hz"
+        )
 
     def activate(self) -> None:
         self._timer = self.create_timer(1.0 / self.fps, lambda: self.guarded(self._publish_next))

@@ -1,10 +1,11 @@
 """hand_pose: every visible hand's 21 joints in metres (camera frame), handedness, confidence and
 wrist pose from an RGB camera, with rviz markers. A thin shell over HandPosePipeline."""
+
 from __future__ import annotations
 
 from dataclasses import fields
 
-from handperception_msgs.msg import HandArray
+import torch
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
@@ -12,10 +13,15 @@ from handperception.geometry.camera import PinholeCamera
 from handperception.msgconv.images import image_to_rgb8, numpy_to_image
 from handperception.msgconv.markers import hand_markers
 from handperception.msgconv.results import hands_to_msg
+from handperception.pipeline.hand_pose import HandPoseConfig
+from handperception.pipeline.loading import load_hand_pose_pipeline
 from handperception.ros.entry import run_single_node
 from handperception.ros.node_base import ImageNode, InputRejected
 from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
+from handperception.runtime.device import resolve_device
+from handperception.viz.overlay import draw_hands
+from handperception_msgs.msg import HandArray
 
 _PIPELINE_PARAMETERS = {
     "crop_size": "pose-net input side in pixels; 0: the size the checkpoint was trained at",
@@ -34,41 +40,68 @@ _PIPELINE_PARAMETERS = {
 class HandPoseNode(ImageNode):
     def __init__(self, **kwargs):
         super().__init__("hand_pose", **kwargs)
-        from handperception.pipeline.hand_pose import HandPoseConfig
-
         defaults = HandPoseConfig(crop_size=0)
-        self.pipeline_config = HandPoseConfig(**{
-            f.name: self.declare(f.name, getattr(defaults, f.name), _PIPELINE_PARAMETERS[f.name])
-            for f in fields(HandPoseConfig)
-        })
-        self.backend = self.declare("backend", "native", "native (this project's networks) | mediapipe (MediaPipe Hands)")
+        self.pipeline_config = HandPoseConfig(
+            **{
+                f.name: self.declare(
+                    f.name, getattr(defaults, f.name), _PIPELINE_PARAMETERS[f.name]
+                )
+                for f in fields(HandPoseConfig)
+            }
+        )
+        self.backend = self.declare(
+            "backend", "native", "native (this project's networks) | mediapipe (MediaPipe Hands)"
+        )
         self.device = self.declare("device", "auto", "auto | cpu | cuda | cuda:N")
-        self.torch_threads = self.declare("torch_threads", 0, "CPU threads for torch (0: torch's default)")
-        self.pose_checkpoint = self.declare("pose_checkpoint", "checkpoints/hand_tiny.pt", "HandPoseNet checkpoint (relative: from . or the package)")
+        self.torch_threads = self.declare(
+            "torch_threads", 0, "CPU threads for torch (0: torch's default)"
+        )
+        self.pose_checkpoint = self.declare(
+            "pose_checkpoint",
+            "checkpoints/hand_tiny.pt",
+            "HandPoseNet checkpoint (relative: from . or the package)",
+        )
         self.detector_checkpoint = self.declare(
-            "detector_checkpoint", "checkpoints/detector_tiny.pt", "HandDetector checkpoint (relative: from . or the package)")
+            "detector_checkpoint",
+            "checkpoints/detector_tiny.pt",
+            "HandDetector checkpoint (relative: from . or the package)",
+        )
         self.bone_length = self.declare(
-            "bone_length", 0.0, "wrist-to-middle-MCP length of the user's hand, metres (0: the mean hand)")
+            "bone_length",
+            0.0,
+            "wrist-to-middle-MCP length of the user's hand, metres (0: the mean hand)",
+        )
         self.hands_topic = self.declare("hands_topic", "/hands", "output HandArray topic")
-        self.publish_markers = self.declare("publish_markers", True, "publish rviz markers on ~/markers")
-        self.publish_debug_image = self.declare("publish_debug_image", False, "publish the frame with skeletons on ~/debug_image")
+        self.publish_markers = self.declare(
+            "publish_markers", True, "publish rviz markers on ~/markers"
+        )
+        self.publish_debug_image = self.declare(
+            "publish_debug_image", False, "publish the frame with skeletons on ~/debug_image"
+        )
         self.pipeline = None
 
     def configure(self) -> None:
-        from handperception.pipeline.loading import load_hand_pose_pipeline
-        from handperception.runtime.device import resolve_device
-
         device = resolve_device(self.device)
         if self.torch_threads > 0:
-            import torch
-
             torch.set_num_threads(self.torch_threads)
-        self.pipeline = load_hand_pose_pipeline(self.pose_checkpoint, self.detector_checkpoint, self.pipeline_config,
-                                                device, self.bone_length or None, self.backend)
-        self._hands_pub = self.create_lifecycle_publisher(HandArray, self.hands_topic, results_qos())
+        self.pipeline = load_hand_pose_pipeline(
+            self.pose_checkpoint,
+            self.detector_checkpoint,
+            self.pipeline_config,
+            device,
+            self.bone_length or None,
+            self.backend,
+        )
+        self._hands_pub = self.create_lifecycle_publisher(
+            HandArray, self.hands_topic, results_qos()
+        )
         self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", results_qos())
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", results_qos(2))
-        source = "MediaPipe Hands" if self.backend == "mediapipe" else f"{self.pose_checkpoint}, {self.detector_checkpoint}"
+        source = (
+            "MediaPipe Hands"
+            if self.backend == "mediapipe"
+            else f"{self.pose_checkpoint}, {self.detector_checkpoint}"
+        )
         self.get_logger().info(f"hand pose ({self.backend}) ready on {device}: {source}")
 
     def cleanup(self) -> None:
@@ -78,8 +111,11 @@ class HandPoseNode(ImageNode):
         rgb = image_to_rgb8(image)
         camera = PinholeCamera.from_camera_info(camera_info)
         if (camera.width, camera.height) != (rgb.shape[1], rgb.shape[0]):
-            raise InputRejected("camera_info_mismatch", f"CameraInfo is {camera.width}x{camera.height} but the image is "
-                                                        f"{rgb.shape[1]}x{rgb.shape[0]}")
+            raise InputRejected(
+                "camera_info_mismatch",
+                f"CameraInfo is {camera.width}x{camera.height} but the image is "
+                f"{rgb.shape[1]}x{rgb.shape[0]}",
+            )
         result = self.pipeline.process(rgb, camera, stamp_to_ns(image.header.stamp) * 1e-9)
         for reason in result.drops:
             self.stats.drop(reason)
@@ -88,8 +124,6 @@ class HandPoseNode(ImageNode):
         if self.publish_markers and self._markers_pub.get_subscription_count():
             self._markers_pub.publish(hand_markers(result.hands, image.header))
         if self.publish_debug_image and self._debug_pub.get_subscription_count():
-            from handperception.viz.overlay import draw_hands
-
             canvas = rgb.copy()
             draw_hands(canvas, result.hands)
             self._debug_pub.publish(numpy_to_image(canvas, "rgb8", image.header))
