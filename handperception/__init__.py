@@ -2,4 +2,5 @@
 
 Subpackages by concern; only ``handperception.ros`` imports rclpy.
 """
+
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 Why separate from messages: models and pipelines stay free of ROS (tested and reused offline),
 and one validation step here guarantees a node never publishes NaNs or malformed arrays.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,7 +44,9 @@ class HandEstimate:
     def __post_init__(self) -> None:
         self.joints_3d = float_array(self.joints_3d, "joints_3d", (NUM_JOINTS, 3))
         self.joints_2d = float_array(self.joints_2d, "joints_2d", (NUM_JOINTS, 2))
-        self.joint_confidence = float_array(self.joint_confidence, "joint_confidence", (NUM_JOINTS,))
+        self.joint_confidence = float_array(
+            self.joint_confidence, "joint_confidence", (NUM_JOINTS,)
+        )
         if np.any((self.joint_confidence < 0) | (self.joint_confidence > 1)):
             raise ValueError("joint_confidence must lie in [0, 1]")
         if self.handedness not in HANDEDNESS:

@@ -5,6 +5,7 @@ gives a plausible-looking wrong number, and a node must never publish one. Funct
 arrays from outside convert through these helpers, so torch tensors are accepted, NaNs are
 refused and shapes are checked with the argument's name in the error message.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,7 +39,9 @@ def check_shape(array: np.ndarray, name: str, shape: tuple[Any, ...]) -> None:
     ``...`` = any leading dimensions, none included)."""
     if shape and shape[0] is Ellipsis:
         trailing = shape[1:]
-        ok = array.ndim >= len(trailing) and _sizes_match(array.shape[array.ndim - len(trailing):], trailing)
+        ok = array.ndim >= len(trailing) and _sizes_match(
+            array.shape[array.ndim - len(trailing) :], trailing
+        )
     else:
         ok = array.ndim == len(shape) and _sizes_match(array.shape, shape)
     if not ok:

@@ -1,20 +1,24 @@
 """The demo graph (config/demo.yaml) on a robot: synthetic camera -> nodes -> annotated image.
 
-    ros2 launch handperception demo.launch.py
+ros2 launch handperception demo.launch.py
 """
+
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
+
+from launch import LaunchDescription
 
 
 def generate_launch_description():
     share = Path(get_package_share_directory("handperception"))
-    return LaunchDescription([
-        IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(str(share / "launch" / "handperception.launch.py")),
-            launch_arguments={"config": str(share / "config" / "demo.yaml")}.items(),
-        )
-    ])
+    return LaunchDescription(
+        [
+            IncludeLaunchDescription(
+                PythonLaunchDescriptionSource(str(share / "launch" / "handperception.launch.py")),
+                launch_arguments={"config": str(share / "config" / "demo.yaml")}.items(),
+            )
+        ]
+    )

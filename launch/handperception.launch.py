@@ -6,15 +6,16 @@ The YAML is the same file the embedded runner (``handperception run --config``) 
 top-level key is a node, started from the console script of the same name with the file as its
 parameters; launch arguments override it.
 """
+
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from handperception.ros.graph_config import graph_nodes
+from launch import LaunchDescription
 
 
 def _nodes(context):
@@ -37,11 +38,23 @@ def _nodes(context):
 
 
 def generate_launch_description():
-    default_config = str(Path(get_package_share_directory("handperception")) / "config" / "demo.yaml")
-    return LaunchDescription([
-        DeclareLaunchArgument("config", default_value=default_config, description="graph + parameters YAML"),
-        DeclareLaunchArgument("device", default_value="auto", description="auto | cpu | cuda | cuda:N"),
-        DeclareLaunchArgument("namespace", default_value="", description="namespace of every node"),
-        DeclareLaunchArgument("log_level", default_value="info", description="debug | info | warn | error"),
-        OpaqueFunction(function=_nodes),
-    ])
+    default_config = str(
+        Path(get_package_share_directory("handperception")) / "config" / "demo.yaml"
+    )
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(
+                "config", default_value=default_config, description="graph + parameters YAML"
+            ),
+            DeclareLaunchArgument(
+                "device", default_value="auto", description="auto | cpu | cuda | cuda:N"
+            ),
+            DeclareLaunchArgument(
+                "namespace", default_value="", description="namespace of every node"
+            ),
+            DeclareLaunchArgument(
+                "log_level", default_value="info", description="debug | info | warn | error"
+            ),
+            OpaqueFunction(function=_nodes),
+        ]
+    )

@@ -3,6 +3,7 @@
 A random ROS_DOMAIN_ID and localhost-only discovery keep parallel runs (and other ROS
 processes on the machine) from seeing each other's topics. Set before rclpy is imported.
 """
+
 import os
 import random
 import sys
@@ -26,3 +27,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+# Markers by folder, so a new test file gets them by where it lives (see setup.cfg's list).
+FOLDER_MARKERS = {"ros": ("ros",), "train": ("training",), "claims": ("training",)}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath / "test"
+    for item in items:
+        folder = item.path.relative_to(root).parts[0] if item.path.is_relative_to(root) else ""
+        for marker in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(marker)

@@ -5,6 +5,7 @@ written with the same file names, formats (JSON, pickle, MATLAB v5, JPEG/PNG) an
 as the released archives. Images are flat colours so JPEG keeps them within a grey level or two
 and a test can tell which file an item read.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ FREIHAND_K = [[500.0, 0.0, 112.0], [0.0, 480.0, 100.0], [0.0, 0.0, 1.0]]
 def freihand_xyz(annotation: int) -> np.ndarray:
     """(21, 3) metres: joint j at (0.01 j - 0.1, 0.005 j - 0.05, 0.5 + 0.01 annotation)."""
     j = np.arange(21.0)
-    return np.stack([0.01 * j - 0.1, 0.005 * j - 0.05, np.full(21, 0.5 + 0.01 * annotation)], axis=1)
+    return np.stack(
+        [0.01 * j - 0.1, 0.005 * j - 0.05, np.full(21, 0.5 + 0.01 * annotation)], axis=1
+    )
 
 
 def write_freihand(root: Path, split: str = "training", count: int = 3, versions: int = 4) -> None:
@@ -120,21 +123,43 @@ def write_interhand(root: Path, split: str, annotations: list[dict]) -> None:
     for number, spec in enumerate(annotations):
         frame = spec["frame"]
         file_name = f"Capture0/0001_test_sequence/cam400262/image{frame}.jpg"
-        images.append({"id": 1000 + number, "file_name": file_name, "width": 334, "height": 512,
-                       "capture": 0, "subject": 0, "seq_name": "0001_test_sequence", "camera": "400262",
-                       "frame_idx": frame})
-        anns.append({"id": 1000 + number, "image_id": 1000 + number, "bbox": [10.0, 20.0, 100.0, 120.0],
-                     "joint_valid": [[int(v)] for v in spec["joint_valid"]], "hand_type": spec["hand_type"],
-                     "hand_type_valid": 1})
+        images.append(
+            {
+                "id": 1000 + number,
+                "file_name": file_name,
+                "width": 334,
+                "height": 512,
+                "capture": 0,
+                "subject": 0,
+                "seq_name": "0001_test_sequence",
+                "camera": "400262",
+                "frame_idx": frame,
+            }
+        )
+        anns.append(
+            {
+                "id": 1000 + number,
+                "image_id": 1000 + number,
+                "bbox": [10.0, 20.0, 100.0, 120.0],
+                "joint_valid": [[int(v)] for v in spec["joint_valid"]],
+                "hand_type": spec["hand_type"],
+                "hand_type_valid": 1,
+            }
+        )
         world = spec.get("world", interhand_world(frame))
-        joints[str(frame)] = {"world_coord": np.asarray(world).tolist(),
-                              "joint_valid": [[bool(v)] for v in spec["joint_valid"]],
-                              "hand_type": spec["hand_type"], "hand_type_valid": True}
+        joints[str(frame)] = {
+            "world_coord": np.asarray(world).tolist(),
+            "joint_valid": [[bool(v)] for v in spec["joint_valid"]],
+            "hand_type": spec["hand_type"],
+            "hand_type_valid": True,
+        }
         write_image(root / "images" / split / file_name, number, 334, 512)
     folder = root / "annotations" / split
     write_json(folder / f"InterHand2.6M_{split}_data.json", {"images": images, "annotations": anns})
-    write_json(folder / f"InterHand2.6M_{split}_camera.json",
-               {"0": {key: {"400262": value} for key, value in INTERHAND_CAMERA.items()}})
+    write_json(
+        folder / f"InterHand2.6M_{split}_camera.json",
+        {"0": {key: {"400262": value} for key, value in INTERHAND_CAMERA.items()}},
+    )
     write_json(folder / f"InterHand2.6M_{split}_joint_3d.json", {"0": joints})
 
 

@@ -2,4 +2,5 @@
 
 Importing this package registers every claim with ``handperception.claims.harness``.
 """
+
 from handperception.claims import biomechanical_2d  # noqa: F401  (registers its claim)

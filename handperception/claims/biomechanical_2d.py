@@ -24,6 +24,7 @@ distribution, the in-domain case the paper does not headline, to show where the 
 docs/claims.md lists the measured seeds, and the same experiment with the articulation
 extrapolation range (fists) as the target.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,10 +36,24 @@ SOURCE_SPLIT = "interpolation"
 TARGET_SPLIT = "extrapolation:viewpoint"
 # "Far more": the constraints' depth gain must be at least this many times the gain without them.
 GAIN_RATIO = 2.0
-_FULL = {"labelled_3d": 4000, "labelled_2d_only": 16000, "steps": 3000, "test": 300, "crop_size": 64, "batch_size": 32,
-         "refine_steps": 300}
-_QUICK = {"labelled_3d": 16, "labelled_2d_only": 16, "steps": 6, "test": 8, "crop_size": 48, "batch_size": 4,
-          "refine_steps": 5}
+_FULL = {
+    "labelled_3d": 4000,
+    "labelled_2d_only": 16000,
+    "steps": 3000,
+    "test": 300,
+    "crop_size": 64,
+    "batch_size": 32,
+    "refine_steps": 300,
+}
+_QUICK = {
+    "labelled_3d": 16,
+    "labelled_2d_only": 16,
+    "steps": 6,
+    "test": 8,
+    "crop_size": 48,
+    "batch_size": 4,
+    "refine_steps": 5,
+}
 BASELINE, WITHOUT, WITH = "3d_only", "plus_2d_no_constraints", "plus_2d_with_constraints"
 # Not a trained variant: how much depth the constraints carry at all (see constraints_alone_depth).
 CONSTRAINTS_ALONE = "constraints_alone_on_labelled_2d"
@@ -57,12 +72,19 @@ def gains_held(depth: dict[str, float], ratio: float = GAIN_RATIO) -> tuple[dict
     """Each variant's depth gain over the 3D-only one (percent), and whether the constrained
     gain is positive and at least ``ratio`` times the unconstrained one (a loss counts as none)."""
     baseline = depth[BASELINE]
-    gains = {name: 100.0 * (baseline - depth[name]) / baseline for name in (BASELINE, WITHOUT, WITH)}
+    gains = {
+        name: 100.0 * (baseline - depth[name]) / baseline for name in (BASELINE, WITHOUT, WITH)
+    }
     return gains, gains[WITH] > 0 and gains[WITH] >= ratio * max(gains[WITHOUT], 0.0)
 
 
 def constraints_alone_depth(
-    uv: np.ndarray, intrinsics: np.ndarray, is_left: np.ndarray, start: np.ndarray, steps: int = 300, lr: float = 0.02
+    uv: np.ndarray,
+    intrinsics: np.ndarray,
+    is_left: np.ndarray,
+    start: np.ndarray,
+    steps: int = 300,
+    lr: float = 0.02,
 ) -> np.ndarray:
     """Root-relative depths (reference-bone units, (B, 21)) that gradient descent on the
     biomechanical losses alone reaches for fixed 2D keypoints uv (B, 21, 2) in crops of
@@ -106,11 +128,15 @@ def _constraints_alone_error(test: dict, truth: np.ndarray, steps: int) -> float
     uv, k = test["keypoints_2d"][:, 0], test["K"]
     start = np.random.default_rng(0).normal(0.0, 0.01, uv.shape[:2])
     depth = constraints_alone_depth(uv, k, test["is_left"][:, 0], start, steps)
-    joints = lift_reference_bone(*(torch.as_tensor(a, dtype=torch.float64) for a in (uv, depth, k))).numpy()
+    joints = lift_reference_bone(
+        *(torch.as_tensor(a, dtype=torch.float64) for a in (uv, depth, k))
+    ).numpy()
     return depth_error_mm(joints, truth)
 
 
-def _experiment(context: ClaimContext, two_d_split: str, two_d_partition: str, test_split: str) -> ClaimResult:
+def _experiment(
+    context: ClaimContext, two_d_split: str, two_d_partition: str, test_split: str
+) -> ClaimResult:
     from handperception.eval.report import evaluate_keypoints
     from handperception.pipeline.pose_estimator import CropPoseEstimator
     from handperception.train.data import synthetic_crops
@@ -118,7 +144,9 @@ def _experiment(context: ClaimContext, two_d_split: str, two_d_partition: str, t
 
     size = _QUICK if context.quick else _FULL
     cache = context.out_dir.parent / "cache"
-    test = synthetic_crops(test_split, "test", size["test"], size["crop_size"], context.seed + 7, cache)
+    test = synthetic_crops(
+        test_split, "test", size["test"], size["crop_size"], context.seed + 7, cache
+    )
     truth = test.arrays["keypoints_3d"][:, 0]
     two_d_count = size["labelled_2d_only"]
     variants = {BASELINE: (0, False), WITHOUT: (two_d_count, False), WITH: (two_d_count, True)}
@@ -126,11 +154,22 @@ def _experiment(context: ClaimContext, two_d_split: str, two_d_partition: str, t
     for name, (two_d, biomech) in variants.items():
         run = train_hand(
             {
-                "data": {"split": SOURCE_SPLIT, "crop_size": size["crop_size"], "labelled_3d": size["labelled_3d"],
-                         "labelled_2d_only": two_d, "split_2d_only": two_d_split, "partition_2d_only": two_d_partition,
-                         "seed": context.seed, "cache_dir": str(cache)},
-                "train": {"steps": size["steps"], "batch_size": size["batch_size"], "biomech": biomech,
-                          "device": "cpu"},
+                "data": {
+                    "split": SOURCE_SPLIT,
+                    "crop_size": size["crop_size"],
+                    "labelled_3d": size["labelled_3d"],
+                    "labelled_2d_only": two_d,
+                    "split_2d_only": two_d_split,
+                    "partition_2d_only": two_d_partition,
+                    "seed": context.seed,
+                    "cache_dir": str(cache),
+                },
+                "train": {
+                    "steps": size["steps"],
+                    "batch_size": size["batch_size"],
+                    "biomech": biomech,
+                    "device": "cpu",
+                },
                 "out": str(context.out_dir / f"{name}.pt"),
             },
             progress=not context.quick,
@@ -146,9 +185,13 @@ def _experiment(context: ClaimContext, two_d_split: str, two_d_partition: str, t
     gains, held = gains_held({name: values["depth_error_mm"] for name, values in results.items()})
     for name, gain in gains.items():
         results[name]["depth_gain_pct"] = gain
-    results[CONSTRAINTS_ALONE] = {"depth_error_mm": _constraints_alone_error(test.arrays, truth, size["refine_steps"])}
+    results[CONSTRAINTS_ALONE] = {
+        "depth_error_mm": _constraints_alone_error(test.arrays, truth, size["refine_steps"])
+    }
     return ClaimResult(
-        results, "depth_error_mm", held,
+        results,
+        "depth_error_mm",
+        held,
         note=f"depth gain from the 2D-only data: {gains[WITHOUT]:.1f} % without the constraints, {gains[WITH]:.1f} % "
         f"with them (held if >= {GAIN_RATIO:g}x and > 0); {CONSTRAINTS_ALONE}: the depth the constraints alone "
         f"reach on the test crops' labelled 2D from a flat hand; {size['labelled_3d']} 3D crops ({SOURCE_SPLIT}) + "

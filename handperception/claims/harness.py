@@ -14,6 +14,7 @@ A claim function takes a ``ClaimContext`` and returns a ``ClaimResult``::
 
 Modules defining claims must be imported before ``run_claims`` so their decorators have run.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,7 +94,12 @@ class ClaimResult:
         return cls(variants=variants, metric=metric, held=bool(held), note=note)
 
     def to_dict(self) -> dict:
-        return {"variants": self.variants, "metric": self.metric, "held": self.held, "note": self.note}
+        return {
+            "variants": self.variants,
+            "metric": self.metric,
+            "held": self.held,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,9 @@ class ClaimRegistry:
 
     def register(self, claim: Claim) -> None:
         if not _CLAIM_NAME.match(claim.name):
-            raise ValueError(f"claim name {claim.name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* (it names a folder)")
+            raise ValueError(
+                f"claim name {claim.name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* (it names a folder)"
+            )
         if not claim.paper.strip() or not claim.statement.strip():
             raise ValueError(f"claim {claim.name!r} needs a non-empty paper and statement")
         if claim.name in self._claims:
@@ -136,7 +144,9 @@ DEFAULT_REGISTRY = ClaimRegistry()
 def register_claim(name: str, paper: str, statement: str, registry: ClaimRegistry | None = None):
     """Decorator registering ``function(context) -> ClaimResult`` as a claim (default registry)."""
 
-    def decorator(function: Callable[[ClaimContext], ClaimResult]) -> Callable[[ClaimContext], ClaimResult]:
+    def decorator(
+        function: Callable[[ClaimContext], ClaimResult],
+    ) -> Callable[[ClaimContext], ClaimResult]:
         (registry or DEFAULT_REGISTRY).register(Claim(name, paper, statement, function))
         return function
 
@@ -202,31 +212,43 @@ def run_claims(
         try:
             result = claim.function(context)
             if not isinstance(result, ClaimResult):
-                raise TypeError(f"claim {claim.name!r} returned {type(result).__name__}, not ClaimResult")
+                raise TypeError(
+                    f"claim {claim.name!r} returned {type(result).__name__}, not ClaimResult"
+                )
             status = HELD if result.held else NOT_HELD
             runs.append(ClaimRun(claim, status, time.perf_counter() - start, result=result))
         except Exception:  # noqa: BLE001 - recorded in the table, see docstring
-            runs.append(ClaimRun(claim, ERROR, time.perf_counter() - start, error=traceback.format_exc()))
+            runs.append(
+                ClaimRun(claim, ERROR, time.perf_counter() - start, error=traceback.format_exc())
+            )
     table = claims_table(runs)
     print(table, file=stream or sys.stdout)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "claims.json").write_text(json.dumps([run.to_dict() for run in runs], indent=2, allow_nan=False) + "\n")
+    (out / "claims.json").write_text(
+        json.dumps([run.to_dict() for run in runs], indent=2, allow_nan=False) + "\n"
+    )
     (out / "claims.md").write_text("# Claims\n\n" + table + "\n")
     return runs
 
 
 def claims_table(runs: list[ClaimRun]) -> str:
     """Markdown table: claim, paper, metric, each variant's value, status, run time."""
-    lines = ["| claim | paper | metric | variants | status | seconds |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| claim | paper | metric | variants | status | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
     for run in runs:
         if run.result is None:
             metric, variants = "-", "-"
         else:
             metric = run.result.metric
             variants = "; ".join(
-                f"{name}={_format(values.get(metric))}" for name, values in run.result.variants.items()
+                f"{name}={_format(values.get(metric))}"
+                for name, values in run.result.variants.items()
             )
-        lines.append(f"| {run.claim.name} | {run.claim.paper} | {metric} | {variants} | {run.status} | {run.seconds:.1f} |")
+        lines.append(
+            f"| {run.claim.name} | {run.claim.paper} | {metric} | {variants} | {run.status} | {run.seconds:.1f} |"
+        )
     return "\n".join(lines)
 
 

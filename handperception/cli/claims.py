@@ -3,6 +3,7 @@
 Each claim trains small variants, evaluates them on the same split and prints whether the
 claimed direction held; results go to <out>/claims.json and claims.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,9 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out/claims", help="output folder")
     parser.add_argument("--only", nargs="*", default=None, help="claim names to run (default: all)")
-    parser.add_argument("--quick", action="store_true", help="tiny smoke-test versions of every experiment")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny smoke-test versions of every experiment"
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 

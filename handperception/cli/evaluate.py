@@ -6,6 +6,7 @@ Examples:
   handperception evaluate --model checkpoints/hand_tiny.pt --dataset freihand --root ~/data/FreiHAND --out out/eval_fh
 Writes evaluation.json, evaluation.md and evaluation.png (error per split, PCK curves).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,12 +14,27 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="HandPoseNet checkpoint")
-    parser.add_argument("--split", default="all", help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>'")
-    parser.add_argument("--n", type=int, default=500, help="test samples per split (synthetic) or at most (real)")
-    parser.add_argument("--dataset", default=None, help="real dataset instead: freihand | ho3d | interhand")
+    parser.add_argument(
+        "--split",
+        default="all",
+        help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>'",
+    )
+    parser.add_argument(
+        "--n", type=int, default=500, help="test samples per split (synthetic) or at most (real)"
+    )
+    parser.add_argument(
+        "--dataset", default=None, help="real dataset instead: freihand | ho3d | interhand"
+    )
     parser.add_argument("--root", default=None, help="the real dataset's root folder")
-    parser.add_argument("--dataset-split", default=None, help="the real dataset's own split name (e.g. training)")
-    parser.add_argument("--crop-size", type=int, default=0, help="crop side (0: the size the checkpoint was trained at)")
+    parser.add_argument(
+        "--dataset-split", default=None, help="the real dataset's own split name (e.g. training)"
+    )
+    parser.add_argument(
+        "--crop-size",
+        type=int,
+        default=0,
+        help="crop side (0: the size the checkpoint was trained at)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="out/eval")
     parser.add_argument("--seed", type=int, default=1)
@@ -27,7 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from handperception.eval.protocol import HAND_POSE_SPLITS, evaluate_hand_pose, evaluate_hand_pose_dataset
+    from handperception.eval.protocol import (
+        HAND_POSE_SPLITS,
+        evaluate_hand_pose,
+        evaluate_hand_pose_dataset,
+    )
     from handperception.models.checkpoint import load_checkpoint
     from handperception.pipeline.loading import trained_crop_size
     from handperception.pipeline.pose_estimator import CropPoseEstimator
@@ -43,9 +63,15 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("--dataset needs --root, the dataset's folder")
         from handperception.data import load_dataset
 
-        split = args.dataset_split or {"freihand": "training", "ho3d": "train", "interhand": "val"}.get(args.dataset.lower())
+        split = args.dataset_split or {
+            "freihand": "training",
+            "ho3d": "train",
+            "interhand": "val",
+        }.get(args.dataset.lower())
         dataset = load_dataset(args.dataset, args.root, split)
-        report = evaluate_hand_pose_dataset(estimator.predict, name, dataset, args.dataset.lower(), args.n, crop_size)
+        report = evaluate_hand_pose_dataset(
+            estimator.predict, name, dataset, args.dataset.lower(), args.n, crop_size
+        )
     else:
         splits = HAND_POSE_SPLITS if args.split == "all" else (args.split,)
         report = evaluate_hand_pose(estimator.predict, name, splits, args.n, args.seed, crop_size)

@@ -5,6 +5,7 @@ Each command lives in its own module ``handperception.cli.<command>`` exposing
 dependencies inside ``run``, so ``handperception synth`` never pays for rclpy and ``run`` never
 for training code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,11 @@ COMMANDS: dict[str, str] = {
 
 
 def _available_commands() -> dict[str, str]:
-    return {name: help_text for name, help_text in COMMANDS.items() if importlib.util.find_spec(f"handperception.cli.{name}")}
+    return {
+        name: help_text
+        for name, help_text in COMMANDS.items()
+        if importlib.util.find_spec(f"handperception.cli.{name}")
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ writes ``shard_XXXXX.npz`` files, ``manifest.json`` and ``contact_sheet.png`` in
 training size range; eye patches have no split axes (only ``interpolation``; the partition picks
 a disjoint seed stream).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,11 +17,20 @@ KINDS = HAND_KINDS + ("eyes", "objects", "grasps")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kind", choices=KINDS, default="hands", help="hand crops, two interacting hands, eye patches, objects, or hands grasping objects")
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="hands",
+        help="hand crops, two interacting hands, eye patches, objects, or hands grasping objects",
+    )
     parser.add_argument("--n", type=int, default=10_000, help="number of items")
-    parser.add_argument("--split", default="interpolation", help="'interpolation' or 'extrapolation:<axis>'")
+    parser.add_argument(
+        "--split", default="interpolation", help="'interpolation' or 'extrapolation:<axis>'"
+    )
     parser.add_argument("--partition", choices=("train", "test"), default="train")
-    parser.add_argument("--ranges", default=None, help="split ranges YAML (default config/splits/hands19.yaml)")
+    parser.add_argument(
+        "--ranges", default=None, help="split ranges YAML (default config/splits/hands19.yaml)"
+    )
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=128, help="crop side in pixels")
@@ -43,11 +53,22 @@ def run(args: argparse.Namespace) -> int:
     if args.kind not in HAND_KINDS:
         from handperception.synth.item_shards import write_synth_items
 
-        paths, sheet = write_synth_items(args.kind, spec, args.partition, args.n, args.seed, args.out, args.shard_size, args.sheet)
+        paths, sheet = write_synth_items(
+            args.kind,
+            spec,
+            args.partition,
+            args.n,
+            args.seed,
+            args.out,
+            args.shard_size,
+            args.sheet,
+        )
         print(f"wrote {args.n} {args.kind} items in {len(paths)} shard(s) and {sheet}")
         return 0
     dataset = SynthHandDataset(spec, args.partition, args.kind, args.n, args.seed, args.size)
     paths = write_shards(dataset, args.out, args.shard_size)
-    sheet = save_contact_sheet([dataset[i] for i in range(min(args.sheet, args.n))], Path(args.out) / "contact_sheet.png")
+    sheet = save_contact_sheet(
+        [dataset[i] for i in range(min(args.sheet, args.n))], Path(args.out) / "contact_sheet.png"
+    )
     print(f"wrote {args.n} {args.kind} items in {len(paths)} shard(s) and {sheet}")
     return 0

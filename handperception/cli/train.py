@@ -5,6 +5,7 @@
 
 Hand overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,15 +16,28 @@ MODELS = ("hand", "detector")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=MODELS, help="which model to train")
     parser.add_argument("--config", help="training YAML (hand)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value (hand)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (hand)",
+    )
     parser.add_argument("--steps", type=int, default=3000, help="training steps (detector)")
     parser.add_argument("--batch-size", type=int, default=16, help="frames per step (detector)")
     parser.add_argument("--size", default="tiny", help="backbone size (detector)")
     parser.add_argument("--seed", type=int, default=0, help="(detector)")
     parser.add_argument("--device", default="auto", help="(detector)")
-    parser.add_argument("--eval-frames", type=int, default=200, help="held-out frames to score the detector on")
-    parser.add_argument("--out", default="out/checkpoints/detector_tiny.pt", help="checkpoint path (detector)")
-    parser.add_argument("--init", help="continue training this detector checkpoint (use a new --seed for new frames)")
+    parser.add_argument(
+        "--eval-frames", type=int, default=200, help="held-out frames to score the detector on"
+    )
+    parser.add_argument(
+        "--out", default="out/checkpoints/detector_tiny.pt", help="checkpoint path (detector)"
+    )
+    parser.add_argument(
+        "--init",
+        help="continue training this detector checkpoint (use a new --seed for new frames)",
+    )
 
 
 def _train_hand(args: argparse.Namespace) -> int:
@@ -50,8 +64,10 @@ def _train_hand(args: argparse.Namespace) -> int:
             config[section] = yaml.safe_load(value)
     result = train_hand(config)
     last = result["history"][-50:]
-    print(f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
-          f"{sum(r['total'] for r in last) / len(last):.4f}")
+    print(
+        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
+        f"{sum(r['total'] for r in last) / len(last):.4f}"
+    )
     return 0
 
 
@@ -61,13 +77,27 @@ def _train_detector(args: argparse.Namespace) -> int:
     from handperception.train.detector import evaluate_detector, train_detector
 
     start = load_checkpoint(args.init, expected_model="hand_detector")[0] if args.init else None
-    model, history = train_detector(args.steps, args.batch_size, device=resolve_device(args.device), seed=args.seed,
-                                    size=args.size, model=start)
+    model, history = train_detector(
+        args.steps,
+        args.batch_size,
+        device=resolve_device(args.device),
+        seed=args.seed,
+        size=args.size,
+        model=start,
+    )
     scores = evaluate_detector(model, args.eval_frames) if args.eval_frames else {}
-    meta = {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "init": args.init,
-            "evaluation": scores}
+    meta = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "init": args.init,
+        "evaluation": scores,
+    }
     path = save_checkpoint(args.out, model, "hand_detector", model.config, meta)
-    print(f"saved {path}; " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if isinstance(v, float)))
+    print(
+        f"saved {path}; "
+        + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if isinstance(v, float))
+    )
     return 0
 
 

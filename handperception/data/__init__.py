@@ -26,6 +26,7 @@ convention of ``handperception.geometry.gaze``.
 A missing root or file raises FileNotFoundError naming the path and the layout expected; a
 corrupt entry raises ValueError naming the file and the sample index.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,4 +62,11 @@ def load_dataset(name: str, root: str | Path, split: str, **options) -> Dataset:
     return DATASETS[key](root, split, **options)
 
 
-__all__ = ["DATASETS", "FreiHANDDataset", "HO3DDataset", "InterHandDataset", "MPIIGazeDataset", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "FreiHANDDataset",
+    "HO3DDataset",
+    "InterHandDataset",
+    "MPIIGazeDataset",
+    "load_dataset",
+]

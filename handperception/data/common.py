@@ -4,6 +4,7 @@ Why one place: the four loaders must fail the same way (a missing file names the
 layout that was expected; a corrupt entry names the file and the index) and must build the
 same sample dict, so a model trained on one dataset can be evaluated on another unchanged.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def load_json(path: Path, layout: str, expected: type) -> list | dict:
     with open(path) as handle:
         data = json.load(handle)
     if not isinstance(data, expected):
-        raise ValueError(f"{path}: expected a JSON {expected.__name__} at the top level, got {type(data).__name__}")
+        raise ValueError(
+            f"{path}: expected a JSON {expected.__name__} at the top level, got {type(data).__name__}"
+        )
     return data
 
 
@@ -63,7 +66,9 @@ def intrinsics(value, source: Path | str, index) -> np.ndarray:
     """A (3, 3) K with positive focal lengths and last row [0, 0, 1]."""
     k = entry_array(value, (3, 3), source, index)
     if not (k[0, 0] > 0 and k[1, 1] > 0 and np.allclose(k[2], [0.0, 0.0, 1.0])):
-        raise ValueError(f"{source}: entry {index} is not a pinhole intrinsics matrix: {k.tolist()}")
+        raise ValueError(
+            f"{source}: entry {index} is not a pinhole intrinsics matrix: {k.tolist()}"
+        )
     return k
 
 
@@ -76,7 +81,9 @@ def read_rgb(path: Path, index) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def project(points: np.ndarray, k: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def project(
+    points: np.ndarray, k: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Pinhole projection of (..., 3) metres, camera frame -> (..., 2) pixels and (...) inside.
 
     Points at or behind the camera (z <= 0, e.g. unlabelled joints stored as zeros) get pixel
@@ -86,7 +93,9 @@ def project(points: np.ndarray, k: np.ndarray, width: int, height: int) -> tuple
     z = points[..., 2]
     front = z > 0
     safe_z = np.where(front, z, 1.0)
-    u = np.where(front, k[0, 0] * points[..., 0] / safe_z + k[0, 1] * points[..., 1] / safe_z + k[0, 2], 0.0)
+    u = np.where(
+        front, k[0, 0] * points[..., 0] / safe_z + k[0, 1] * points[..., 1] / safe_z + k[0, 2], 0.0
+    )
     v = np.where(front, k[1, 1] * points[..., 1] / safe_z + k[1, 2], 0.0)
     ur, vr = np.rint(u), np.rint(v)
     inside = front & (ur >= 0) & (ur < width) & (vr >= 0) & (vr < height)

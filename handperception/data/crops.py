@@ -4,6 +4,7 @@ Why one place: training on a real dataset and evaluating on one must frame each 
 node's tracker does (``geometry.crops.box_from_keypoints``, around the hand's 2D keypoints), or the
 network is taught or scored on crops it never meets at run time.
 """
+
 from __future__ import annotations
 
 from typing import Iterator

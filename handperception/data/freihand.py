@@ -14,6 +14,7 @@ Layout under ``root``::
 Why no conversion: FreiHAND's joint order and camera convention are the project's. All hands
 are right hands; 2D labels are the projection of the 3D joints with K (as FreiHAND defines them).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,15 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Dataset
 
-from handperception.data.common import check_split, entry_array, hand_sample, intrinsics, load_json, read_rgb, require_path
+from handperception.data.common import (
+    check_split,
+    entry_array,
+    hand_sample,
+    intrinsics,
+    load_json,
+    read_rgb,
+    require_path,
+)
 from handperception.skeleton import NUM_JOINTS
 
 SPLITS: tuple[str, ...] = ("training", "evaluation")
@@ -31,7 +40,9 @@ MANO_PARAMS = 61  # 48 pose + 10 shape + 3 translation
 
 
 def _load_json(path: Path) -> list:
-    return load_json(path, "a FreiHAND root (FreiHAND_pub_v2 with the evaluation annotations)", list)
+    return load_json(
+        path, "a FreiHAND root (FreiHAND_pub_v2 with the evaluation annotations)", list
+    )
 
 
 class FreiHANDDataset(Dataset):
@@ -43,11 +54,15 @@ class FreiHANDDataset(Dataset):
         versions: training background versions to include (evaluation has one version).
     """
 
-    def __init__(self, root: str | Path, split: str = "training", versions: tuple[str, ...] = VERSIONS) -> None:
+    def __init__(
+        self, root: str | Path, split: str = "training", versions: tuple[str, ...] = VERSIONS
+    ) -> None:
         check_split("FreiHAND", split, SPLITS)
         unknown = [v for v in versions if v not in VERSIONS]
         if unknown or not versions:
-            raise ValueError(f"FreiHAND versions must be a non-empty subset of {VERSIONS}, got {versions}")
+            raise ValueError(
+                f"FreiHAND versions must be a non-empty subset of {VERSIONS}, got {versions}"
+            )
         self.root = require_path(Path(root), "a FreiHAND root folder", directory=True)
         self.split = split
         self.versions = tuple(versions) if split == "training" else VERSIONS[:1]
@@ -55,12 +70,19 @@ class FreiHANDDataset(Dataset):
         self.annotations = {name: _load_json(path) for name, path in self.files.items()}
         lengths = {name: len(entries) for name, entries in self.annotations.items()}
         if len(set(lengths.values())) != 1:
-            raise ValueError(f"FreiHAND {split} annotation files disagree on the sample count: {lengths}")
+            raise ValueError(
+                f"FreiHAND {split} annotation files disagree on the sample count: {lengths}"
+            )
         self.count = lengths["xyz"]
-        self.image_dir = require_path(self.root / split / "rgb", f"FreiHAND images {split}/rgb/%08d.jpg", True)
+        self.image_dir = require_path(
+            self.root / split / "rgb", f"FreiHAND images {split}/rgb/%08d.jpg", True
+        )
         # The last image of each version must be there, else the archive is incomplete.
         for version in self.versions:
-            require_path(self._image_path(version, self.count - 1), f"{split}/rgb/%08d.jpg for version {version!r}")
+            require_path(
+                self._image_path(version, self.count - 1),
+                f"{split}/rgb/%08d.jpg for version {version!r}",
+            )
 
     def _image_path(self, version: str, annotation: int) -> Path:
         return self.image_dir / f"{VERSIONS.index(version) * self.count + annotation:08d}.jpg"
@@ -73,9 +95,15 @@ class FreiHANDDataset(Dataset):
             raise IndexError(f"index {index} outside 0..{len(self) - 1}")
         version, annotation = self.versions[index // self.count], index % self.count
         k = intrinsics(self.annotations["K"][annotation], self.files["K"], annotation)
-        xyz = entry_array(self.annotations["xyz"][annotation], (NUM_JOINTS, 3), self.files["xyz"], annotation)
-        mano = entry_array(self.annotations["mano"][annotation], (MANO_PARAMS,), self.files["mano"], annotation)
-        scale = entry_array(self.annotations["scale"][annotation], (), self.files["scale"], annotation)
+        xyz = entry_array(
+            self.annotations["xyz"][annotation], (NUM_JOINTS, 3), self.files["xyz"], annotation
+        )
+        mano = entry_array(
+            self.annotations["mano"][annotation], (MANO_PARAMS,), self.files["mano"], annotation
+        )
+        scale = entry_array(
+            self.annotations["scale"][annotation], (), self.files["scale"], annotation
+        )
         image_path = self._image_path(version, annotation)
         return hand_sample(
             read_rgb(image_path, index),

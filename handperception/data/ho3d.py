@@ -18,6 +18,7 @@ The MANO hand parameters (``handPose`` etc.) are left out: their global rotation
 translation are about the shape-dependent MANO root in the OpenGL frame and cannot be flipped
 without the MANO model. The evaluation split is refused: HO-3D releases only its root joint.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -32,13 +33,22 @@ from handperception.data.joint_orders import HO3D_TO_PROJECT, to_project_order
 from handperception.skeleton import NUM_JOINTS
 
 OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
-REQUIRED_KEYS: tuple[str, ...] = ("handJoints3D", "camMat", "objName", "objRot", "objTrans", "objCorners3D")
+REQUIRED_KEYS: tuple[str, ...] = (
+    "handJoints3D",
+    "camMat",
+    "objName",
+    "objRot",
+    "objTrans",
+    "objCorners3D",
+)
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg")  # v2, v3
 
 
 def read_frame_list(path: Path) -> list[tuple[str, str]]:
     """``train.txt`` -> [(sequence, frame)]; ValueError naming the line if malformed."""
-    require_path(path, "an HO-3D root holding the split list train.txt (lines '<sequence>/<frame>')")
+    require_path(
+        path, "an HO-3D root holding the split list train.txt (lines '<sequence>/<frame>')"
+    )
     frames = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -54,7 +64,9 @@ def read_frame_list(path: Path) -> list[tuple[str, str]]:
 
 def load_meta(path: Path, index: int) -> dict:
     """One frame's annotation dict, with the keys this loader needs present and not None."""
-    require_path(path, f"the HO-3D meta pickle of sample {index} (<split>/<sequence>/meta/<frame>.pkl)")
+    require_path(
+        path, f"the HO-3D meta pickle of sample {index} (<split>/<sequence>/meta/<frame>.pkl)"
+    )
     try:
         with open(path, "rb") as handle:
             meta = pickle.load(handle, encoding="latin1")
@@ -90,7 +102,9 @@ class HO3DDataset(Dataset):
         rgb_dir = self.root / split / sequence / "rgb"
         found = [ext for ext in IMAGE_EXTENSIONS if (rgb_dir / f"{frame}{ext}").is_file()]
         if not found:
-            raise FileNotFoundError(f"missing {rgb_dir / frame}.png (v2) or .jpg (v3); expected HO-3D images")
+            raise FileNotFoundError(
+                f"missing {rgb_dir / frame}.png (v2) or .jpg (v3); expected HO-3D images"
+            )
         self.image_extension = found[0]
 
     def __len__(self) -> int:

@@ -22,6 +22,7 @@ Every item has two hands ordered [left, right] (as the synthetic two-hand scenes
 always stack into batches; ``hand_valid`` (2,) says which hands carry labels (a single-hand
 image has one invalid hand, whose visibility is all False).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,11 +30,25 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Dataset
 
-from handperception.data.common import check_split, entry_array, hand_sample, load_json, read_rgb, require_path
-from handperception.data.joint_orders import INTERHAND_HAND_JOINTS, INTERHAND_TO_PROJECT, to_project_order
+from handperception.data.common import (
+    check_split,
+    entry_array,
+    hand_sample,
+    load_json,
+    read_rgb,
+    require_path,
+)
+from handperception.data.joint_orders import (
+    INTERHAND_HAND_JOINTS,
+    INTERHAND_TO_PROJECT,
+    to_project_order,
+)
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
-HAND_SLICES = {"left": slice(INTERHAND_HAND_JOINTS, 2 * INTERHAND_HAND_JOINTS), "right": slice(0, INTERHAND_HAND_JOINTS)}
+HAND_SLICES = {
+    "left": slice(INTERHAND_HAND_JOINTS, 2 * INTERHAND_HAND_JOINTS),
+    "right": slice(0, INTERHAND_HAND_JOINTS),
+}
 HAND_ORDER: tuple[str, ...] = ("left", "right")
 ROOT_IN_HAND = INTERHAND_HAND_JOINTS - 1  # the wrist is each hand's last joint
 MM_PER_M = 1000.0
@@ -46,7 +61,10 @@ def annotation_path(root: Path, split: str, kind: str) -> Path:
 
 def _load(path: Path) -> dict:
     return load_json(
-        path, "the InterHand2.6M v1.0 layout annotations/<split>/InterHand2.6M_<split>_{data,camera,joint_3d}.json", dict)
+        path,
+        "the InterHand2.6M v1.0 layout annotations/<split>/InterHand2.6M_<split>_{data,camera,joint_3d}.json",
+        dict,
+    )
 
 
 def world_to_camera(world_mm: np.ndarray, camrot: np.ndarray, campos_mm: np.ndarray) -> np.ndarray:
@@ -64,13 +82,21 @@ class InterHandDataset(Dataset):
         check_split("InterHand2.6M", split, SPLITS)
         self.root = require_path(Path(root), "an InterHand2.6M root folder", directory=True)
         self.split = split
-        self.image_dir = require_path(self.root / "images" / split, f"InterHand2.6M images/{split}/Capture*/...", True)
-        self.paths = {kind: annotation_path(self.root, split, kind) for kind in ("data", "camera", "joint_3d")}
+        self.image_dir = require_path(
+            self.root / "images" / split, f"InterHand2.6M images/{split}/Capture*/...", True
+        )
+        self.paths = {
+            kind: annotation_path(self.root, split, kind) for kind in ("data", "camera", "joint_3d")
+        }
         data = _load(self.paths["data"])
         self.cameras = _load(self.paths["camera"])
         self.joints = _load(self.paths["joint_3d"])
-        if not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
-            raise ValueError(f"{self.paths['data']}: expected COCO-style 'images' and 'annotations' lists")
+        if not isinstance(data.get("images"), list) or not isinstance(
+            data.get("annotations"), list
+        ):
+            raise ValueError(
+                f"{self.paths['data']}: expected COCO-style 'images' and 'annotations' lists"
+            )
         self.images = {image["id"]: image for image in data["images"]}
         self.annotations = data["annotations"]
 
@@ -81,7 +107,9 @@ class InterHandDataset(Dataset):
         node = self.cameras if kind == "camera" else self.joints
         for key in keys:
             if not isinstance(node, dict) or key not in node:
-                raise ValueError(f"{self.paths[kind]}: no entry {'/'.join(keys)} for sample {index}")
+                raise ValueError(
+                    f"{self.paths[kind]}: no entry {'/'.join(keys)} for sample {index}"
+                )
             node = node[key]
         return node
 
@@ -91,22 +119,46 @@ class InterHandDataset(Dataset):
         annotation = self.annotations[index]
         image = self.images.get(annotation.get("image_id"))
         if image is None:
-            raise ValueError(f"{self.paths['data']}: annotation {index} refers to a missing image id")
-        capture, camera, frame = str(image["capture"]), str(image["camera"]), str(image["frame_idx"])
+            raise ValueError(
+                f"{self.paths['data']}: annotation {index} refers to a missing image id"
+            )
+        capture, camera, frame = (
+            str(image["capture"]),
+            str(image["camera"]),
+            str(image["frame_idx"]),
+        )
         source = self.paths["camera"]
-        camrot = entry_array(self._lookup("camera", index, capture, "camrot", camera), (3, 3), source, index)
-        campos = entry_array(self._lookup("camera", index, capture, "campos", camera), (3,), source, index)
-        focal = entry_array(self._lookup("camera", index, capture, "focal", camera), (2,), source, index)
-        princpt = entry_array(self._lookup("camera", index, capture, "princpt", camera), (2,), source, index)
+        camrot = entry_array(
+            self._lookup("camera", index, capture, "camrot", camera), (3, 3), source, index
+        )
+        campos = entry_array(
+            self._lookup("camera", index, capture, "campos", camera), (3,), source, index
+        )
+        focal = entry_array(
+            self._lookup("camera", index, capture, "focal", camera), (2,), source, index
+        )
+        princpt = entry_array(
+            self._lookup("camera", index, capture, "princpt", camera), (2,), source, index
+        )
         world = self._lookup("joint_3d", index, capture, frame, "world_coord")
         world = entry_array(world, (2 * INTERHAND_HAND_JOINTS, 3), self.paths["joint_3d"], index)
-        valid = entry_array(annotation.get("joint_valid"), (2 * INTERHAND_HAND_JOINTS,), self.paths["data"], index) > 0
+        valid = (
+            entry_array(
+                annotation.get("joint_valid"),
+                (2 * INTERHAND_HAND_JOINTS,),
+                self.paths["data"],
+                index,
+            )
+            > 0
+        )
 
         camera_joints = world_to_camera(world, camrot, campos)
         keypoints, labelled = [], []
         for hand in HAND_ORDER:
             hand_valid = valid[HAND_SLICES[hand]] & valid[HAND_SLICES[hand]][ROOT_IN_HAND]
-            keypoints.append(to_project_order(camera_joints[HAND_SLICES[hand]], INTERHAND_TO_PROJECT))
+            keypoints.append(
+                to_project_order(camera_joints[HAND_SLICES[hand]], INTERHAND_TO_PROJECT)
+            )
             labelled.append(to_project_order(hand_valid[:, None], INTERHAND_TO_PROJECT)[:, 0])
         labelled = np.stack(labelled)
         k = np.array([[focal[0], 0.0, princpt[0]], [0.0, focal[1], princpt[1]], [0.0, 0.0, 1.0]])

@@ -11,6 +11,7 @@ from it; ``to_project_order(joints, TABLE)`` then gives ``joints[..., TABLE, :]`
 - InterHand2.6M: per hand, each finger (thumb, index, middle, ring, little) from tip to base,
   then the wrist last; right hand 0-20, left hand 21-41.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,11 @@ def _table(dataset_order: tuple[str, ...]) -> tuple[int, ...]:
 
 HO3D_ORDER: tuple[str, ...] = (
     ("wrist",)
-    + tuple(joint for finger in ("index", "middle", "little", "ring", "thumb") for joint in _finger(finger)[:3])
+    + tuple(
+        joint
+        for finger in ("index", "middle", "little", "ring", "thumb")
+        for joint in _finger(finger)[:3]
+    )
     + tuple(_finger(finger)[3] for finger in ("thumb", "index", "middle", "ring", "little"))
 )
 INTERHAND_HAND_ORDER: tuple[str, ...] = tuple(

@@ -23,6 +23,7 @@ train and evaluate on either unchanged: ``image`` (36, 60) uint8, ``gaze_pitchya
 Splits: "evaluation" is the standard subset (the lists above; 3000 eyes per person, used for
 leave-one-person-out), "all" every eye of every day file. ``persons`` picks participants.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,18 +80,26 @@ def read_day(path: Path) -> DayFile:
         pose[side] = np.asarray(_field(eye, "pose", path), dtype=np.float64).reshape(-1, 3)
         sizes = {len(images[side]), len(gaze[side]), len(pose[side])}
         if sizes != {count}:
-            raise ValueError(f"{path}: {side} eye arrays hold {sorted(sizes)} samples but there are {count} filenames")
+            raise ValueError(
+                f"{path}: {side} eye arrays hold {sorted(sizes)} samples but there are {count} filenames"
+            )
         finite = np.isfinite(gaze[side]).all(1) & np.isfinite(pose[side]).all(1)
-        bad = np.flatnonzero(~finite | (np.linalg.norm(np.where(finite[:, None], gaze[side], 0.0), axis=1) < 1e-9))
+        bad = np.flatnonzero(
+            ~finite | (np.linalg.norm(np.where(finite[:, None], gaze[side], 0.0), axis=1) < 1e-9)
+        )
         if len(bad):
-            raise ValueError(f"{path}: {side} eye sample {int(bad[0])} has a NaN or zero gaze or a NaN pose")
+            raise ValueError(
+                f"{path}: {side} eye sample {int(bad[0])} has a NaN or zero gaze or a NaN pose"
+            )
         images[side] = images[side].astype(np.uint8)
     return DayFile(filenames, images, gaze, pose)
 
 
 def read_evaluation_list(path: Path) -> list[tuple[str, str, str]]:
     """``pXX.txt`` -> [(day, filename, side)]; ValueError naming the line if malformed."""
-    require_path(path, "an MPIIGaze evaluation list 'Evaluation Subset/sample list for eye image/pXX.txt'")
+    require_path(
+        path, "an MPIIGaze evaluation list 'Evaluation Subset/sample list for eye image/pXX.txt'"
+    )
     entries = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -120,11 +129,17 @@ class MPIIGazeDataset(Dataset):
     """
 
     def __init__(
-        self, root: str | Path, split: str = "evaluation", persons: tuple[str, ...] | None = None, progress: bool = True
+        self,
+        root: str | Path,
+        split: str = "evaluation",
+        persons: tuple[str, ...] | None = None,
+        progress: bool = True,
     ) -> None:
         check_split("MPIIGaze", split, SPLITS)
         self.root = require_path(Path(root), "an MPIIGaze root folder", directory=True)
-        normalized = require_path(self.root / NORMALIZED_DIR, "MPIIGaze Data/Normalized/pXX/dayYY.mat", directory=True)
+        normalized = require_path(
+            self.root / NORMALIZED_DIR, "MPIIGaze Data/Normalized/pXX/dayYY.mat", directory=True
+        )
         if persons is None:
             persons = tuple(sorted(p.name for p in normalized.glob("p*") if p.is_dir()))
             if not persons:
@@ -133,7 +148,9 @@ class MPIIGazeDataset(Dataset):
         self.keys: list[tuple[str, str, str, str]] = []  # person, day, filename, side
         images, gaze, pose = [], [], []
         for person in tqdm(self.persons, desc="MPIIGaze", unit="person", disable=not progress):
-            person_dir = require_path(normalized / person, f"MPIIGaze participant folder {person}", directory=True)
+            person_dir = require_path(
+                normalized / person, f"MPIIGaze participant folder {person}", directory=True
+            )
             days = {path.stem: read_day(path) for path in sorted(person_dir.glob("day*.mat"))}
             if not days:
                 raise FileNotFoundError(f"no dayYY.mat files in {person_dir}")
@@ -158,7 +175,9 @@ class MPIIGazeDataset(Dataset):
         list_path = self.root / EVALUATION_DIR / f"{person}.txt"
         for day, filename, side in read_evaluation_list(list_path):
             if day not in days or filename not in days[day].filenames:
-                raise ValueError(f"{list_path}: sample {day}/{filename} is not in {NORMALIZED_DIR / person / day}.mat")
+                raise ValueError(
+                    f"{list_path}: sample {day}/{filename} is not in {NORMALIZED_DIR / person / day}.mat"
+                )
             yield day, filename, side, days[day].filenames.index(filename)
 
     def __len__(self) -> int:

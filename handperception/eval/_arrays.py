@@ -1,5 +1,6 @@
 """The metrics' own input rules (prediction/ground-truth batches, joint masks, masked means),
 on top of the package's array checks in ``handperception.validation``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,9 @@ import numpy as np
 from handperception.validation import check_shape, float_array, to_numpy
 
 
-def point_batches(pred: Any, gt: Any, dims: tuple[int, ...] = (3,)) -> tuple[np.ndarray, np.ndarray]:
+def point_batches(
+    pred: Any, gt: Any, dims: tuple[int, ...] = (3,)
+) -> tuple[np.ndarray, np.ndarray]:
     """Prediction and ground truth as matching (N, J, D) float arrays.
 
     A single pose (J, D) is promoted to a batch of one so callers can score one frame directly.
@@ -25,7 +28,9 @@ def point_batches(pred: Any, gt: Any, dims: tuple[int, ...] = (3,)) -> tuple[np.
     if pred_a.shape != gt_a.shape:
         raise ValueError(f"pred and gt shapes differ: {pred_a.shape} vs {gt_a.shape}")
     if pred_a.shape[-1] not in dims:
-        raise ValueError(f"points must have {' or '.join(map(str, dims))} coordinates, got {pred_a.shape[-1]}")
+        raise ValueError(
+            f"points must have {' or '.join(map(str, dims))} coordinates, got {pred_a.shape[-1]}"
+        )
     if pred_a.shape[0] == 0 or pred_a.shape[1] == 0:
         raise ValueError(f"pred and gt are empty: shape {pred_a.shape}")
     return pred_a, gt_a

@@ -4,6 +4,7 @@ Why: a generator can collapse onto one grasp per object while every single grasp
 plausible; the plausibility of each grasp (penetration, contact) is ``geometry.contact``.
 Units: metres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ class GraspDiversity:
     cluster_sizes: np.ndarray
 
 
-def grasp_diversity(grasp_keypoints: Any, num_clusters: int = 20, max_iterations: int = 100) -> GraspDiversity:
+def grasp_diversity(
+    grasp_keypoints: Any, num_clusters: int = 20, max_iterations: int = 100
+) -> GraspDiversity:
     """Diversity of G grasps from their hand keypoints (e.g. the 21 joints in the object frame).
 
     The k-means is deterministic (farthest-point initialisation from grasp 0, then Lloyd
@@ -47,12 +50,18 @@ def grasp_diversity(grasp_keypoints: Any, num_clusters: int = 20, max_iterations
     if keypoints == 0:
         raise ValueError("grasp_keypoints has no keypoints")
     if int(num_clusters) != num_clusters or not 2 <= num_clusters <= count:
-        raise ValueError(f"num_clusters must be an integer in 2..{count} (the number of grasps), got {num_clusters}")
+        raise ValueError(
+            f"num_clusters must be an integer in 2..{count} (the number of grasps), got {num_clusters}"
+        )
     pairwise = sum(pdist(grasps[:, k]) for k in range(keypoints)) / keypoints
     sizes = _kmeans_cluster_sizes(grasps.reshape(count, -1), int(num_clusters), max_iterations)
     fractions = sizes[sizes > 0] / count
     entropy = float(-(fractions * np.log(fractions)).sum() / np.log(num_clusters))
-    return GraspDiversity(mean_pairwise_distance=float(np.mean(pairwise)), cluster_entropy=entropy, cluster_sizes=sizes)
+    return GraspDiversity(
+        mean_pairwise_distance=float(np.mean(pairwise)),
+        cluster_entropy=entropy,
+        cluster_sizes=sizes,
+    )
 
 
 def _kmeans_cluster_sizes(vectors: np.ndarray, k: int, max_iterations: int) -> np.ndarray:

@@ -11,6 +11,7 @@ the HANDS'19-style report would not be comparable. Conventions:
   joints weighs less than a complete one. NaNs in inputs raise ValueError: mark missing joints
   with the mask instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,14 +20,16 @@ from typing import Any
 import numpy as np
 
 from handperception.eval._arrays import joint_mask, masked_mean, point_batches
-from handperception.validation import float_array, to_numpy
 from handperception.eval.procrustes import MIN_ALIGNMENT_POINTS, procrustes_align
 from handperception.skeleton import ROOT
+from handperception.validation import float_array, to_numpy
 
 ALIGNMENTS = ("none", "root", "procrustes")
 
 
-def keypoint_errors(pred: Any, gt: Any, mask: Any = None, alignment: str = "none") -> tuple[np.ndarray, np.ndarray]:
+def keypoint_errors(
+    pred: Any, gt: Any, mask: Any = None, alignment: str = "none"
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint Euclidean errors after an optional alignment, with the mask they are valid under.
 
     Args:
@@ -105,7 +108,11 @@ class PCKCurve:
     auc: float
 
     def to_dict(self) -> dict:
-        return {"thresholds": self.thresholds.tolist(), "values": self.values.tolist(), "auc": self.auc}
+        return {
+            "thresholds": self.thresholds.tolist(),
+            "values": self.values.tolist(),
+            "auc": self.auc,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "PCKCurve":
@@ -137,7 +144,9 @@ def pck(errors: Any, threshold: float, valid: Any = None) -> float:
     return float(np.mean(_valid_errors(errors, valid) <= threshold))
 
 
-def pck_curve(errors: Any, low: float, high: float, steps: int = 100, valid: Any = None) -> PCKCurve:
+def pck_curve(
+    errors: Any, low: float, high: float, steps: int = 100, valid: Any = None
+) -> PCKCurve:
     """PCK at ``steps`` thresholds ``np.linspace(low, high, steps)`` (both ends included) and its AUC.
 
     The 3D hand literature reports two conventions, both with 100 evenly spaced thresholds:
@@ -175,7 +184,13 @@ def pck_2d(pred_2d: Any, gt_2d: Any, threshold_px: float, mask: Any = None) -> f
     return pck(errors, threshold_px, valid)
 
 
-def mrrpe(pred_right_root: Any, pred_left_root: Any, gt_right_root: Any, gt_left_root: Any, valid: Any = None) -> float:
+def mrrpe(
+    pred_right_root: Any,
+    pred_left_root: Any,
+    gt_right_root: Any,
+    gt_left_root: Any,
+    valid: Any = None,
+) -> float:
     """Mean relative-root position error for two hands (InterHand2.6M).
 
     The error of the left root's position relative to the right root:
@@ -188,12 +203,20 @@ def mrrpe(pred_right_root: Any, pred_left_root: Any, gt_right_root: Any, gt_left
             positions, same unit (the result is in it).
         valid: optional (N,) booleans, True where both hands are annotated.
     """
-    arrays = [float_array(a, name, (None, 3)) for a, name in (
-        (pred_right_root, "pred_right_root"), (pred_left_root, "pred_left_root"),
-        (gt_right_root, "gt_right_root"), (gt_left_root, "gt_left_root"))]
+    arrays = [
+        float_array(a, name, (None, 3))
+        for a, name in (
+            (pred_right_root, "pred_right_root"),
+            (pred_left_root, "pred_left_root"),
+            (gt_right_root, "gt_right_root"),
+            (gt_left_root, "gt_left_root"),
+        )
+    ]
     n = arrays[0].shape[0]
     if any(a.shape[0] != n for a in arrays):
-        raise ValueError(f"MRRPE inputs must all have the same number of samples, got {[a.shape[0] for a in arrays]}")
+        raise ValueError(
+            f"MRRPE inputs must all have the same number of samples, got {[a.shape[0] for a in arrays]}"
+        )
     pr, pl, gr, gl = arrays
     errors = np.linalg.norm((pl - pr) - (gl - gr), axis=-1)
     v = np.ones(n, dtype=bool) if valid is None else to_numpy(valid).astype(bool)
@@ -212,7 +235,9 @@ def handedness_accuracy(pred: Any, gt: Any, valid: Any = None) -> float:
     p = to_numpy(pred)
     g = to_numpy(gt)
     if p.ndim != 1 or p.shape != g.shape:
-        raise ValueError(f"handedness pred and gt must be equal-length 1D arrays, got {p.shape} and {g.shape}")
+        raise ValueError(
+            f"handedness pred and gt must be equal-length 1D arrays, got {p.shape} and {g.shape}"
+        )
     for array, name in ((p, "pred"), (g, "gt")):
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
             raise ValueError(f"handedness {name} contains NaN or infinite values")

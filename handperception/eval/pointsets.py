@@ -5,6 +5,7 @@ Why: vertex errors need a one-to-one correspondence, which reconstructions of di
 how much of each set lies near the other: precision penalises spurious predicted points, recall
 missing parts. The hand literature reports it at 5 mm and 15 mm.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

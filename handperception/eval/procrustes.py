@@ -6,6 +6,7 @@ forces a proper rotation: the plain SVD solution can return a reflection (det R 
 would let a mirror-image hand (a left hand predicted for a right one) align perfectly and score
 zero error. Samples are aligned independently, in one batched SVD.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,9 @@ def procrustes_align(source: Any, target: Any, mask: Any = None) -> SimilarityTr
     counts = valid.sum(axis=1)
     if np.any(counts < MIN_ALIGNMENT_POINTS):
         bad = np.flatnonzero(counts < MIN_ALIGNMENT_POINTS)
-        raise ValueError(f"Procrustes needs >= {MIN_ALIGNMENT_POINTS} valid points per sample; samples {bad.tolist()} have fewer")
+        raise ValueError(
+            f"Procrustes needs >= {MIN_ALIGNMENT_POINTS} valid points per sample; samples {bad.tolist()} have fewer"
+        )
     weights = valid.astype(np.float64)
     total = counts.astype(np.float64)
 
@@ -69,7 +72,9 @@ def procrustes_align(source: Any, target: Any, mask: Any = None) -> SimilarityTr
     variance_src = np.einsum("nja,nja->n", centred_src, centred_src) / total
     if np.any(variance_src <= 1e-18):
         bad = np.flatnonzero(variance_src <= 1e-18)
-        raise ValueError(f"Procrustes undefined: valid source points coincide in samples {bad.tolist()}")
+        raise ValueError(
+            f"Procrustes undefined: valid source points coincide in samples {bad.tolist()}"
+        )
 
     covariance = np.einsum("nja,njb->nab", centred_dst, centred_src) / total[:, None, None]
     u, singular, vt = np.linalg.svd(covariance)

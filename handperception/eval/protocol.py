@@ -4,6 +4,7 @@ one extrapolation test set per axis, scored with the same metric set.
 Why a predictor callable: the protocol must score any model (ours, a checkpoint trained
 elsewhere, MediaPipe) on identical bytes, so it only asks ``predict(rgb, K) -> (3D, 2D[, P(left)])``.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -42,12 +43,26 @@ def evaluate_hand_pose(
 
     if samples_per_split < 1 or batch_size < 1:
         raise ValueError("samples_per_split and batch_size must be >= 1")
-    report = EvaluationReport(model=model_name, metadata={"samples_per_split": samples_per_split, "seed": seed, "size": size})
+    report = EvaluationReport(
+        model=model_name,
+        metadata={"samples_per_split": samples_per_split, "seed": seed, "size": size},
+    )
     for split in splits:
-        dataset = SynthHandDataset(load_split(split), "test", "hands", samples_per_split, seed, size)
-        predictions_3d, predictions_2d, truth_3d, truth_2d, left_guesses, is_left = [], [], [], [], [], []
+        dataset = SynthHandDataset(
+            load_split(split), "test", "hands", samples_per_split, seed, size
+        )
+        predictions_3d, predictions_2d, truth_3d, truth_2d, left_guesses, is_left = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         starts = range(0, samples_per_split, batch_size)
-        for start in tqdm(starts, desc=f"evaluating {split}", unit="batch", disable=not progress, leave=False):
+        for start in tqdm(
+            starts, desc=f"evaluating {split}", unit="batch", disable=not progress, leave=False
+        ):
             items = [dataset[i] for i in range(start, min(start + batch_size, samples_per_split))]
             rgb = np.stack([item["rgb"] for item in items])
             k = np.stack([item["K"] for item in items])
@@ -59,19 +74,29 @@ def evaluate_hand_pose(
             truth_2d.append(np.stack([item["keypoints_2d"][0] for item in items]))
             is_left.append(np.array([bool(item["is_left"][0]) for item in items]))
         scores = evaluate_keypoints(
-            np.concatenate(predictions_3d), np.concatenate(truth_3d),
-            pred_2d=np.concatenate(predictions_2d), gt_2d=np.concatenate(truth_2d),
+            np.concatenate(predictions_3d),
+            np.concatenate(truth_3d),
+            pred_2d=np.concatenate(predictions_2d),
+            gt_2d=np.concatenate(truth_2d),
         )
         if left_guesses:
             guessed_left = np.concatenate(left_guesses) > 0.5
-            scores["metrics"]["handedness_acc"] = float(np.mean(guessed_left == np.concatenate(is_left)))
+            scores["metrics"]["handedness_acc"] = float(
+                np.mean(guessed_left == np.concatenate(is_left))
+            )
         report.add(SplitResult(split, **scores))
     return report
 
 
 def evaluate_hand_pose_dataset(
-    predict: Predictor, model_name: str, dataset, name: str, max_samples: int = 1000, crop_size: int = 96,
-    batch_size: int = 32, progress: bool = True,
+    predict: Predictor,
+    model_name: str,
+    dataset,
+    name: str,
+    max_samples: int = 1000,
+    crop_size: int = 96,
+    batch_size: int = 32,
+    progress: bool = True,
 ) -> EvaluationReport:
     """Score ``predict`` on a real dataset (handperception.data common format), 3D metrics only.
 
@@ -80,7 +105,9 @@ def evaluate_hand_pose_dataset(
     predictions, truth, masks, batch = [], [], [], []
 
     def flush():
-        predicted = predict(np.stack([hand["rgb"] for hand in batch]), np.stack([hand["K"] for hand in batch]))[0]
+        predicted = predict(
+            np.stack([hand["rgb"] for hand in batch]), np.stack([hand["K"] for hand in batch])
+        )[0]
         predictions.append(np.asarray(predicted))
         truth.append(np.stack([hand["keypoints_3d"][0] for hand in batch]))
         masks.append(np.stack([hand["visibility"][0] for hand in batch]))
@@ -96,7 +123,11 @@ def evaluate_hand_pose_dataset(
         flush()
     if not predictions:
         raise ValueError(f"{name}: no labelled hands in the first {count} samples")
-    report = EvaluationReport(model=model_name, metadata={"dataset": name, "samples": count, "crop_size": crop_size})
-    scores = evaluate_keypoints(np.concatenate(predictions), np.concatenate(truth), mask=np.concatenate(masks))
+    report = EvaluationReport(
+        model=model_name, metadata={"dataset": name, "samples": count, "crop_size": crop_size}
+    )
+    scores = evaluate_keypoints(
+        np.concatenate(predictions), np.concatenate(truth), mask=np.concatenate(masks)
+    )
     report.add(SplitResult(name, **scores))
     return report

@@ -6,6 +6,7 @@ split (seen shapes, poses, views, objects) and one ``extrapolation:<axis>`` spli
 novelty; real test sets appear under their dataset names. ``evaluate_keypoints`` fixes the
 standard metric set so every model is reported the same way.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,10 +37,14 @@ def check_split_name(name: str) -> str:
     if name.startswith("extrapolation"):
         axis = name.split(":", 1)[1] if ":" in name else ""
         if axis not in EXTRAPOLATION_AXES:
-            raise ValueError(f"unknown extrapolation axis {axis!r}; choose one of {EXTRAPOLATION_AXES}")
+            raise ValueError(
+                f"unknown extrapolation axis {axis!r}; choose one of {EXTRAPOLATION_AXES}"
+            )
         return name
     if name != INTERPOLATION and not _DATASET_NAME.match(name):
-        raise ValueError(f"split name {name!r} is neither a benchmark split nor a plain dataset name ([A-Za-z0-9_.-])")
+        raise ValueError(
+            f"split name {name!r} is neither a benchmark split nor a plain dataset name ([A-Za-z0-9_.-])"
+        )
     return name
 
 
@@ -79,7 +84,12 @@ class SplitResult:
     @classmethod
     def from_dict(cls, data: dict) -> "SplitResult":
         curves = {key: PCKCurve.from_dict(value) for key, value in data.get("curves", {}).items()}
-        return cls(name=data["name"], metrics=data.get("metrics", {}), curves=curves, num_samples=int(data.get("num_samples", 0)))
+        return cls(
+            name=data["name"],
+            metrics=data.get("metrics", {}),
+            curves=curves,
+            num_samples=int(data.get("num_samples", 0)),
+        )
 
 
 @dataclass
@@ -104,7 +114,11 @@ class EvaluationReport:
         return list(names)
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "metadata": self.metadata, "splits": [s.to_dict() for s in self.splits.values()]}
+        return {
+            "model": self.model,
+            "metadata": self.metadata,
+            "splits": [s.to_dict() for s in self.splits.values()],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "EvaluationReport":
@@ -135,7 +149,13 @@ class EvaluationReport:
         path.write_text(self.markdown())
         return path
 
-    def plot(self, path: str | Path, bar_metric: str = "mpjpe_mm", curve: str = "pck_3d_rr", threshold_unit: str = "mm") -> Path:
+    def plot(
+        self,
+        path: str | Path,
+        bar_metric: str = "mpjpe_mm",
+        curve: str = "pck_3d_rr",
+        threshold_unit: str = "mm",
+    ) -> Path:
         """PNG with ``bar_metric`` per split as bars (left) and each split's ``curve`` (right).
 
         ``threshold_unit`` labels the curve's x axis (``"px"`` for ``pck_2d``).
@@ -145,10 +165,14 @@ class EvaluationReport:
         """
         from matplotlib.figure import Figure
 
-        bars = [(s.name, s.metrics[bar_metric]) for s in self.splits.values() if bar_metric in s.metrics]
+        bars = [
+            (s.name, s.metrics[bar_metric]) for s in self.splits.values() if bar_metric in s.metrics
+        ]
         curves = [(s.name, s.curves[curve]) for s in self.splits.values() if curve in s.curves]
         if not bars:
-            raise ValueError(f"no split has metric {bar_metric!r}; available: {self.metric_names()}")
+            raise ValueError(
+                f"no split has metric {bar_metric!r}; available: {self.metric_names()}"
+            )
         if not curves:
             raise ValueError(f"no split has curve {curve!r}")
         figure = Figure(figsize=(11, 4.2), layout="constrained")
@@ -159,7 +183,9 @@ class EvaluationReport:
         bar_axes.set_ylabel(bar_metric)
         bar_axes.set_title(f"{self.model}: {bar_metric} per split")
         for name, pck_values in curves:
-            curve_axes.plot(pck_values.thresholds, pck_values.values, label=f"{name} (AUC {pck_values.auc:.3f})")
+            curve_axes.plot(
+                pck_values.thresholds, pck_values.values, label=f"{name} (AUC {pck_values.auc:.3f})"
+            )
         curve_axes.set_xlabel(f"threshold ({threshold_unit})")
         curve_axes.set_ylabel("PCK")
         curve_axes.set_ylim(0.0, 1.02)
@@ -173,9 +199,14 @@ class EvaluationReport:
     def write(self, out_dir: str | Path, stem: str = "evaluation") -> dict[str, Path]:
         """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` (when plottable) into ``out_dir``."""
         out = Path(out_dir)
-        paths = {"json": self.write_json(out / f"{stem}.json"), "markdown": self.write_markdown(out / f"{stem}.md")}
+        paths = {
+            "json": self.write_json(out / f"{stem}.json"),
+            "markdown": self.write_markdown(out / f"{stem}.md"),
+        }
         splits = self.splits.values()
-        if any("mpjpe_mm" in s.metrics for s in splits) and any("pck_3d_rr" in s.curves for s in splits):
+        if any("mpjpe_mm" in s.metrics for s in splits) and any(
+            "pck_3d_rr" in s.curves for s in splits
+        ):
             paths["plot"] = self.plot(out / f"{stem}.png")
         return paths
 
@@ -229,7 +260,9 @@ def evaluate_keypoints(
         pixels_pred, pixels_gt = point_batches(pred_2d, gt_2d, dims=(2,))
         errors_2d, valid_2d = keypoint_errors(pixels_pred, pixels_gt, mask, "none")
         if errors_2d.shape != errors_abs.shape:
-            raise ValueError(f"2D keypoints cover {errors_2d.shape} (samples, joints) but 3D cover {errors_abs.shape}")
+            raise ValueError(
+                f"2D keypoints cover {errors_2d.shape} (samples, joints) but 3D cover {errors_abs.shape}"
+            )
         curve_2d = pck_curve(errors_2d, 0.0, 30.0, steps, valid_2d)
         metrics["epe_2d_px"] = masked_mean(errors_2d, valid_2d, "2D EPE")
         metrics[f"pck_2d_{pck_2d_threshold_px:g}px"] = pck(errors_2d, pck_2d_threshold_px, valid_2d)

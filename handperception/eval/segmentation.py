@@ -4,6 +4,7 @@ Why a confusion matrix: per-image IoUs averaged over a dataset over-weight small
 summing confusion matrices over the dataset first and computing IoU once is the standard
 (PASCAL VOC / Cityscapes) way and lets evaluation stream over images.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ import numpy as np
 from handperception.validation import to_numpy
 
 
-def confusion_matrix(pred: Any, gt: Any, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+def confusion_matrix(
+    pred: Any, gt: Any, num_classes: int, ignore_index: int | None = None
+) -> np.ndarray:
     """(C, C) int64 counts, rows = ground-truth class, columns = predicted class.
 
     Args:
@@ -38,7 +41,9 @@ def confusion_matrix(pred: Any, gt: Any, num_classes: int, ignore_index: int | N
         p, g = p[keep], g[keep]
     for array, name in ((p, "pred"), (g, "gt")):
         if array.size and (array.min() < 0 or array.max() >= num_classes):
-            raise ValueError(f"{name} has labels outside 0..{num_classes - 1} (and not the ignore index)")
+            raise ValueError(
+                f"{name} has labels outside 0..{num_classes - 1} (and not the ignore index)"
+            )
     counts = np.bincount(g * num_classes + p, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes)
 
@@ -72,6 +77,8 @@ def iou_from_confusion(confusion: Any) -> SegmentationScores:
     return SegmentationScores(per_class_iou=iou, miou=float(iou[present].mean()))
 
 
-def mean_iou(pred: Any, gt: Any, num_classes: int, ignore_index: int | None = None) -> SegmentationScores:
+def mean_iou(
+    pred: Any, gt: Any, num_classes: int, ignore_index: int | None = None
+) -> SegmentationScores:
     """IoU scores of one label map (or a stacked batch); see ``confusion_matrix`` for arguments."""
     return iou_from_confusion(confusion_matrix(pred, gt, num_classes, ignore_index))

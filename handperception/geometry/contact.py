@@ -8,6 +8,7 @@ and mesh SDFs are scored by the same code.
 
 Units: metres throughout (inputs and outputs); volumes in cubic metres.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -23,14 +24,18 @@ SignedDistance = Callable[[np.ndarray], np.ndarray]
 def _signed_distances(object_sdf: SignedDistance, points: np.ndarray) -> np.ndarray:
     distances = float_array(object_sdf(points), "object_sdf(points)")
     if distances.shape != (points.shape[0],):
-        raise ValueError(f"object_sdf must return shape ({points.shape[0]},) for {points.shape[0]} points, got {distances.shape}")
+        raise ValueError(
+            f"object_sdf must return shape ({points.shape[0]},) for {points.shape[0]} points, got {distances.shape}"
+        )
     return distances
 
 
 def _points(points: Any, name: str) -> np.ndarray:
     array = float_array(points, name)
     if array.ndim < 2 or array.shape[-1] != 3 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty (..., 3) array of points, got shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty (..., 3) array of points, got shape {array.shape}"
+        )
     return array.reshape(-1, 3)
 
 

@@ -8,6 +8,7 @@ crop is an exact pixel copy before a centre-aligned resize, which is what
 ``PinholeCamera.crop``/``resize`` model. The node's tracker, the detector's training targets and
 the real-data crops all frame hands with these functions, so training and run time agree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,13 +49,17 @@ class CropBox:
     @property
     def xyxy(self) -> np.ndarray:
         """(4,) the covered area's edges (x_min, y_min, x_max, y_max), frame pixels."""
-        return np.array([self.x0 - 0.5, self.y0 - 0.5, self.x0 + self.side - 0.5, self.y0 + self.side - 0.5])
+        return np.array(
+            [self.x0 - 0.5, self.y0 - 0.5, self.x0 + self.side - 0.5, self.y0 + self.side - 0.5]
+        )
 
 
 def check_box(box_xyxy: np.ndarray) -> np.ndarray:
     box = np.asarray(box_xyxy, dtype=np.float64)
     if box.shape != (4,) or not np.all(np.isfinite(box)):
-        raise ValueError(f"box must be 4 finite values (x_min, y_min, x_max, y_max), got {box_xyxy!r}")
+        raise ValueError(
+            f"box must be 4 finite values (x_min, y_min, x_max, y_max), got {box_xyxy!r}"
+        )
     if box[2] < box[0] or box[3] < box[1]:
         raise ValueError(f"box has negative size: {box_xyxy!r}")
     return box
@@ -102,13 +107,17 @@ def square_box(box_xyxy: np.ndarray, scale: float = 1.0, min_side: int = MIN_CRO
     return CropBox(int(x0), int(y0), side)
 
 
-def box_from_keypoints(keypoints: np.ndarray, scale: float = KEYPOINT_CROP_SCALE, min_side: int = MIN_CROP_SIDE) -> CropBox:
+def box_from_keypoints(
+    keypoints: np.ndarray, scale: float = KEYPOINT_CROP_SCALE, min_side: int = MIN_CROP_SIDE
+) -> CropBox:
     """Crop around (J, 2) previous-frame keypoints, frame pixels."""
     return square_box(keypoint_bbox(keypoints), scale, min_side)
 
 
 def box_from_detection(
-    box_xyxy: np.ndarray, scale: float = KEYPOINT_CROP_SCALE / DETECTION_BOX_PADDING, min_side: int = MIN_CROP_SIDE
+    box_xyxy: np.ndarray,
+    scale: float = KEYPOINT_CROP_SCALE / DETECTION_BOX_PADDING,
+    min_side: int = MIN_CROP_SIDE,
 ) -> CropBox:
     """Crop around a detector box; the default scale gives the same crop as from the keypoints."""
     return square_box(box_xyxy, scale, min_side)
@@ -128,7 +137,9 @@ def frame_to_crop(points: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     return (points - np.array([box.x0, box.y0]) + 0.5) * (size / box.side) - 0.5
 
 
-def crop_and_resize(image: np.ndarray, camera: PinholeCamera, box: CropBox, size: int) -> tuple[np.ndarray, PinholeCamera]:
+def crop_and_resize(
+    image: np.ndarray, camera: PinholeCamera, box: CropBox, size: int
+) -> tuple[np.ndarray, PinholeCamera]:
     """Cut `box` out of `image` (zeros outside the frame) and resize it to size x size.
 
     Args:
@@ -145,7 +156,9 @@ def crop_and_resize(image: np.ndarray, camera: PinholeCamera, box: CropBox, size
         raise ValueError(f"image must be (H, W) or (H, W, C), got {image.shape}")
     height, width = image.shape[:2]
     if (camera.width, camera.height) != (width, height):
-        raise ValueError(f"camera is {camera.width}x{camera.height} but the image is {width}x{height}")
+        raise ValueError(
+            f"camera is {camera.width}x{camera.height} but the image is {width}x{height}"
+        )
     canvas = np.zeros((box.side, box.side) + image.shape[2:], dtype=image.dtype)
     fx0, fy0 = max(box.x0, 0), max(box.y0, 0)
     fx1, fy1 = min(box.x0 + box.side, width), min(box.y0 + box.side, height)

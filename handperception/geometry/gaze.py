@@ -12,6 +12,7 @@ appearance-based gaze estimation"): rotate a virtual camera to look straight at 
 with its x-axis in the plane of the head's x-axis (cancels head roll), and scale the image so the
 eye appears at a fixed distance. Gaze vectors are rotated by R only (not scaled): g_n = R g.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,13 +28,17 @@ def pitchyaw_to_vector(pitchyaw: np.ndarray) -> np.ndarray:
     """(..., 2) [pitch, yaw] radians -> (..., 3) unit gaze vectors, camera frame."""
     py = float_array(pitchyaw, "pitchyaw", (..., 2))
     pitch, yaw = py[..., 0], py[..., 1]
-    return np.stack([-np.cos(pitch) * np.sin(yaw), -np.sin(pitch), -np.cos(pitch) * np.cos(yaw)], axis=-1)
+    return np.stack(
+        [-np.cos(pitch) * np.sin(yaw), -np.sin(pitch), -np.cos(pitch) * np.cos(yaw)], axis=-1
+    )
 
 
 def vector_to_pitchyaw(vectors: np.ndarray) -> np.ndarray:
     """(..., 3) gaze vectors (any non-zero length) -> (..., 2) [pitch, yaw] radians."""
     v = _unit_vectors(vectors, "gaze vectors")
-    return np.stack([np.arcsin(np.clip(-v[..., 1], -1.0, 1.0)), np.arctan2(-v[..., 0], -v[..., 2])], axis=-1)
+    return np.stack(
+        [np.arcsin(np.clip(-v[..., 1], -1.0, 1.0)), np.arctan2(-v[..., 0], -v[..., 2])], axis=-1
+    )
 
 
 def angular_error_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -84,13 +89,19 @@ def pitchyaw_to_rotation(pitchyaw: np.ndarray, roll: float = 0.0) -> np.ndarray:
 def pitchyaw_to_vector_torch(pitchyaw: torch.Tensor) -> torch.Tensor:
     """(..., 2) pitch/yaw radians -> (..., 3) unit vectors; differentiable."""
     pitch, yaw = pitchyaw[..., 0], pitchyaw[..., 1]
-    return torch.stack([-torch.cos(pitch) * torch.sin(yaw), -torch.sin(pitch), -torch.cos(pitch) * torch.cos(yaw)], -1)
+    return torch.stack(
+        [-torch.cos(pitch) * torch.sin(yaw), -torch.sin(pitch), -torch.cos(pitch) * torch.cos(yaw)],
+        -1,
+    )
 
 
 def vector_to_pitchyaw_torch(vectors: torch.Tensor) -> torch.Tensor:
     """(..., 3) gaze vectors -> (..., 2) pitch/yaw radians; differentiable away from the poles."""
     v = vectors / vectors.norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    return torch.stack([torch.asin((-v[..., 1]).clamp(-1 + 1e-7, 1 - 1e-7)), torch.atan2(-v[..., 0], -v[..., 2])], -1)
+    return torch.stack(
+        [torch.asin((-v[..., 1]).clamp(-1 + 1e-7, 1 - 1e-7)), torch.atan2(-v[..., 0], -v[..., 2])],
+        -1,
+    )
 
 
 def angular_error_deg_torch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -124,7 +135,11 @@ class NormalizationSpec:
     def camera_matrix(self) -> np.ndarray:
         """(3, 3) K of the virtual camera; principal point at the patch centre (OpenCV pixel centres)."""
         return np.array(
-            [[self.focal, 0, (self.width - 1) / 2], [0, self.focal, (self.height - 1) / 2], [0, 0, 1]],
+            [
+                [self.focal, 0, (self.width - 1) / 2],
+                [0, self.focal, (self.height - 1) / 2],
+                [0, 0, 1],
+            ],
             dtype=np.float64,
         )
 
@@ -157,7 +172,9 @@ class EyeNormalization:
 
     def warp_image(self, image: np.ndarray) -> np.ndarray:
         """Crop the normalised (height, width[, C]) patch out of a camera image."""
-        return cv2.warpPerspective(image, self.warp, (self.spec.width, self.spec.height), flags=cv2.INTER_LINEAR)
+        return cv2.warpPerspective(
+            image, self.warp, (self.spec.width, self.spec.height), flags=cv2.INTER_LINEAR
+        )
 
 
 def normalize_eye(

@@ -14,6 +14,7 @@ Two variants, named for where they run:
   3D published by the stack comes from.
 ``backproject_2p5d`` places a 2.5D pose at a known root depth (training, with the label's).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,21 +29,27 @@ MEAN_REFERENCE_LENGTH_M = float(MEAN_BONE_LENGTHS[BONES.index(REFERENCE_BONE_JOI
 BONE_PAIRS = np.array(BONES)
 
 
-def intrinsics_tensor(camera: PinholeCamera | torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:
+def intrinsics_tensor(
+    camera: PinholeCamera | torch.Tensor, batch: int, like: torch.Tensor
+) -> torch.Tensor:
     """A PinholeCamera (shared) or (B, 3, 3) K matrices -> (B, 3, 3) tensor like `like`."""
     if isinstance(camera, PinholeCamera):
         k = torch.as_tensor(camera.matrix, dtype=like.dtype, device=like.device)
         return k.expand(batch, 3, 3)
     k = torch.as_tensor(camera, dtype=like.dtype, device=like.device)
     if tuple(k.shape) != (batch, 3, 3):
-        raise ValueError(f"camera must be a PinholeCamera or ({batch}, 3, 3) intrinsics, got {tuple(k.shape)}")
+        raise ValueError(
+            f"camera must be a PinholeCamera or ({batch}, 3, 3) intrinsics, got {tuple(k.shape)}"
+        )
     return k
 
 
 def _rays_and_offsets(uv, depth, camera, bone_length_m):
     """Checked inputs -> (B, J, 2) normalised image coordinates, (B, J) metric relative depth, (B,) or scalar length."""
     if uv.ndim != 3 or uv.shape[-1] != 2 or tuple(depth.shape) != tuple(uv.shape[:2]):
-        raise ValueError(f"uv must be (B, J, 2) and depth (B, J), got {tuple(uv.shape)} and {tuple(depth.shape)}")
+        raise ValueError(
+            f"uv must be (B, J, 2) and depth (B, J), got {tuple(uv.shape)} and {tuple(depth.shape)}"
+        )
     length = torch.as_tensor(bone_length_m, dtype=uv.dtype, device=uv.device)
     if torch.any(length <= 0) or not torch.all(torch.isfinite(length)):
         raise ValueError("bone_length_m must be positive and finite")
@@ -160,15 +167,20 @@ def recover_root_depth_from_bones(
     lengths = np.asarray(bone_lengths, dtype=np.float64)
     low, high = depth_range
     if not 0 < low < high or samples < 3:
-        raise ValueError(f"need 0 < depth_range[0] < depth_range[1] and samples >= 3, got {depth_range}, {samples}")
+        raise ValueError(
+            f"need 0 < depth_range[0] < depth_range[1] and samples >= 3, got {depth_range}, {samples}"
+        )
     grid = np.linspace(low, high, samples)
     parent, child = bones[:, 0], bones[:, 1]
 
     def cost(depths: np.ndarray) -> np.ndarray:  # depths (B, G) -> (B, G)
         z = depths[..., None] + relative[:, None, :]
         x, y = xy[:, None, :, 0] * z, xy[:, None, :, 1] * z
-        length = np.sqrt((x[..., child] - x[..., parent]) ** 2 + (y[..., child] - y[..., parent]) ** 2
-                         + (z[..., child] - z[..., parent]) ** 2)
+        length = np.sqrt(
+            (x[..., child] - x[..., parent]) ** 2
+            + (y[..., child] - y[..., parent]) ** 2
+            + (z[..., child] - z[..., parent]) ** 2
+        )
         expected = lengths if lengths.ndim == 1 else lengths[:, None, :]
         return ((length - expected) ** 2).sum(-1)
 

@@ -16,6 +16,7 @@ drives the synthetic data), see ``BiomechanicalLimits.from_kinematics``. Lengths
 per-sample scale, by default each hand's own reference bone wrist->middle MCP, so the length terms
 judge proportions and work on scale-normalised predictions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,14 @@ def _unit(v: torch.Tensor) -> torch.Tensor:
 
 
 def _check_joints(joints: torch.Tensor) -> None:
-    if not isinstance(joints, torch.Tensor) or joints.ndim != 3 or tuple(joints.shape[1:]) != (NUM_JOINTS, 3):
-        raise ValueError(f"joints must be a (B, {NUM_JOINTS}, 3) tensor, got {getattr(joints, 'shape', type(joints))}")
+    if (
+        not isinstance(joints, torch.Tensor)
+        or joints.ndim != 3
+        or tuple(joints.shape[1:]) != (NUM_JOINTS, 3)
+    ):
+        raise ValueError(
+            f"joints must be a (B, {NUM_JOINTS}, 3) tensor, got {getattr(joints, 'shape', type(joints))}"
+        )
 
 
 def bone_lengths(joints: torch.Tensor) -> torch.Tensor:
@@ -109,12 +116,21 @@ class BiomechanicalLimits:
     angle_upper: np.ndarray
 
     def __post_init__(self) -> None:
-        expected = {"bone": (len(BONES),), "root_angle": (4,), "curvature": (3,), "angle": (NUM_POSE_JOINTS, 2)}
+        expected = {
+            "bone": (len(BONES),),
+            "root_angle": (4,),
+            "curvature": (3,),
+            "angle": (NUM_POSE_JOINTS, 2),
+        }
         for name, shape in expected.items():
             lower, upper = getattr(self, f"{name}_lower"), getattr(self, f"{name}_upper")
             if lower.shape != shape or upper.shape != shape:
-                raise ValueError(f"{name} limits must have shape {shape}, got {lower.shape} and {upper.shape}")
-            if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))) or np.any(lower > upper):
+                raise ValueError(
+                    f"{name} limits must have shape {shape}, got {lower.shape} and {upper.shape}"
+                )
+            if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))) or np.any(
+                lower > upper
+            ):
                 raise ValueError(f"{name} limits must be finite with lower <= upper")
 
     @classmethod
@@ -142,7 +158,10 @@ class BiomechanicalLimits:
         mean_hand = torch.as_tensor(forward_kinematics(np.zeros((1, NUM_POSE_JOINTS, 3))))
         root_angles = root_bone_angles(mean_hand)[0].numpy()
         curvature = palm_curvature(mean_hand)[0].numpy()
-        root_tol, curv_tol = np.radians(root_angle_tolerance_deg), np.radians(curvature_tolerance_deg)
+        root_tol, curv_tol = (
+            np.radians(root_angle_tolerance_deg),
+            np.radians(curvature_tolerance_deg),
+        )
         angle_lower, angle_upper = derive_angle_limits(joint_limits)
         return cls(
             relative * low / high,
@@ -200,7 +219,9 @@ def bone_length_loss(
     _check_joints(joints)
     index = list(bones)
     lengths = _scaled_lengths(joints, scale)[:, index]
-    return _reduce(_hinge(lengths, limits.bone_lower[index], limits.bone_upper[index]).mean(-1), reduction)
+    return _reduce(
+        _hinge(lengths, limits.bone_lower[index], limits.bone_upper[index]).mean(-1), reduction
+    )
 
 
 def root_bone_loss(
@@ -242,7 +263,9 @@ def joint_angle_loss(
     """
     _check_joints(joints)
     angles = finger_angles(joints, is_left)
-    return _reduce(_hinge(angles, limits.angle_lower, limits.angle_upper).flatten(1).mean(-1), reduction)
+    return _reduce(
+        _hinge(angles, limits.angle_lower, limits.angle_upper).flatten(1).mean(-1), reduction
+    )
 
 
 class BiomechanicalLoss(nn.Module):
@@ -263,7 +286,11 @@ class BiomechanicalLoss(nn.Module):
         if min(bone_weight, root_weight, angle_weight) < 0:
             raise ValueError("loss weights must be >= 0")
         self.limits = BiomechanicalLimits.from_kinematics() if limits is None else limits
-        self.weights = {"bone_length": bone_weight, "root_bone": root_weight, "joint_angle": angle_weight}
+        self.weights = {
+            "bone_length": bone_weight,
+            "root_bone": root_weight,
+            "joint_angle": angle_weight,
+        }
 
     def forward(
         self,
@@ -285,4 +312,3 @@ class BiomechanicalLoss(nn.Module):
         terms = {name: self.weights[name] * value for name, value in terms.items()}
         terms["total"] = sum(terms.values())
         return terms
-

@@ -21,6 +21,7 @@ Left hands are mirrored (x negated) into right hands first, as ``forward_kinemat
 angles keep their anatomical meaning. ``derive_angle_limits`` turns the generating joint limits
 into limits on these measured angles. Every function takes numpy arrays or torch tensors.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -114,7 +115,9 @@ def canonical_right(joints, is_left=None, xp=torch):
     """(B, 21, 3) -> (B, 21, 3) with left hands (is_left (B,) bool) mirrored into right hands."""
     if is_left is None:
         return joints
-    sign = 1.0 - 2.0 * (is_left.to(joints.dtype) if xp is torch else np.asarray(is_left, dtype=np.float64))
+    sign = 1.0 - 2.0 * (
+        is_left.to(joints.dtype) if xp is torch else np.asarray(is_left, dtype=np.float64)
+    )
     return xp.stack([joints[..., 0] * sign[:, None], joints[..., 1], joints[..., 2]], axis=-1)
 
 
@@ -148,7 +151,9 @@ def _ry(angle: np.ndarray) -> np.ndarray:
     return joint_rotations(np.stack([zeros, zeros, angle], axis=-1))
 
 
-def _measure_step(twist_in: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _measure_step(
+    twist_in: np.ndarray, pose: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One joint seen from its swing frame, in that frame's coordinates.
 
     The generating frame of the parent bone is the swing frame turned by ``twist_in`` about the

@@ -6,6 +6,7 @@ terms; only samples flagged ``has_3d`` get the depth and 3D terms (Spurr et al. 
 Units: 2D terms in heatmap pixels (image pixels / stride), depth and 3D terms in reference-bone
 units (wrist -> middle MCP), angles in radians.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from handperception.skeleton.definition import ROOT
 
 KEYPOINT_NORMS = ("l1", "l2")
 # Handedness at full weight: at 0.1 the palm-side cue stayed at 60 % after 8000 steps.
-DEFAULT_WEIGHTS = {"uv": 1.0, "heatmap": 1.0, "depth": 1.0, "xyz": 1.0, "handedness": 1.0, "biomech": 1.0}
+DEFAULT_WEIGHTS = {
+    "uv": 1.0,
+    "heatmap": 1.0,
+    "depth": 1.0,
+    "xyz": 1.0,
+    "handedness": 1.0,
+    "biomech": 1.0,
+}
 
 
 @dataclass
@@ -48,7 +56,9 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
 
 
-def keypoint_2d_loss(pred: torch.Tensor, target: torch.Tensor, visibility: torch.Tensor, norm: str = "l1") -> torch.Tensor:
+def keypoint_2d_loss(
+    pred: torch.Tensor, target: torch.Tensor, visibility: torch.Tensor, norm: str = "l1"
+) -> torch.Tensor:
     """(B, J, 2) predicted and labelled points, (B, J) mask -> (B,) mean L1 (|dx|+|dy|) or L2 distance."""
     if norm not in KEYPOINT_NORMS:
         raise ValueError(f"unknown norm {norm!r}; expected one of {KEYPOINT_NORMS}")
@@ -57,7 +67,12 @@ def keypoint_2d_loss(pred: torch.Tensor, target: torch.Tensor, visibility: torch
     return _masked_mean(error, visibility)
 
 
-def heatmap_mse_loss(probabilities: torch.Tensor, target_uv: torch.Tensor, visibility: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
+def heatmap_mse_loss(
+    probabilities: torch.Tensor,
+    target_uv: torch.Tensor,
+    visibility: torch.Tensor,
+    sigma: float = 1.5,
+) -> torch.Tensor:
     """(B, J, h, w) predicted distributions vs Gaussians at (B, J, 2) heatmap-pixel labels -> (B,).
 
     The target Gaussian is normalised to sum to 1 like the prediction; the squared error is
@@ -92,11 +107,19 @@ class PoseLoss(nn.Module):
     intrinsics in reference-bone units (``constraint_pose``).
     """
 
-    def __init__(self, weights: dict[str, float] | None = None, stride: int = 4, sigma: float = 1.5, use_biomech: bool = True) -> None:
+    def __init__(
+        self,
+        weights: dict[str, float] | None = None,
+        stride: int = 4,
+        sigma: float = 1.5,
+        use_biomech: bool = True,
+    ) -> None:
         super().__init__()
         unknown = set(weights or {}) - set(DEFAULT_WEIGHTS)
         if unknown:
-            raise ValueError(f"unknown loss weights {sorted(unknown)}; expected among {sorted(DEFAULT_WEIGHTS)}")
+            raise ValueError(
+                f"unknown loss weights {sorted(unknown)}; expected among {sorted(DEFAULT_WEIGHTS)}"
+            )
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
         if min(self.weights.values()) < 0 or stride <= 0 or not sigma > 0:
             raise ValueError("weights must be >= 0, stride and sigma positive")
@@ -107,9 +130,14 @@ class PoseLoss(nn.Module):
         """Returns {"total", and each weighted term}, all scalars."""
         has_3d = target.has_3d.to(output.uv.dtype)
         per_sample = {
-            "uv": keypoint_2d_loss(output.uv / self.stride, target.uv / self.stride, target.visibility),
+            "uv": keypoint_2d_loss(
+                output.uv / self.stride, target.uv / self.stride, target.visibility
+            ),
             "heatmap": heatmap_mse_loss(
-                output.probabilities, image_to_heatmap(target.uv, self.stride), target.visibility, self.sigma
+                output.probabilities,
+                image_to_heatmap(target.uv, self.stride),
+                target.visibility,
+                self.sigma,
             ),
             "handedness": F.binary_cross_entropy_with_logits(
                 output.handedness_logit, target.is_left.to(output.uv.dtype), reduction="none"
@@ -117,13 +145,17 @@ class PoseLoss(nn.Module):
         }
         terms = {name: self.weights[name] * value.mean() for name, value in per_sample.items()}
         if bool(target.has_3d.any()):
-            xyz = torch.where(target.has_3d[:, None, None], target.xyz, _placeholder_hand(target.xyz))
+            xyz = torch.where(
+                target.has_3d[:, None, None], target.xyz, _placeholder_hand(target.xyz)
+            )
             length = reference_length(xyz)
             depth_error = (output.depth - relative_depth(xyz)).abs().mean(-1)
             lifted = backproject_2p5d(output.uv, output.depth, target.K, xyz[:, ROOT, 2], length)
             count = has_3d.sum()
             terms["depth"] = self.weights["depth"] * (depth_error * has_3d).sum() / count
-            terms["xyz"] = self.weights["xyz"] * (relative_3d_loss(lifted, xyz) * has_3d).sum() / count
+            terms["xyz"] = (
+                self.weights["xyz"] * (relative_3d_loss(lifted, xyz) * has_3d).sum() / count
+            )
         if self.biomech is not None:
             pose = constraint_pose(output.uv, output.depth, target.K)
             terms["biomech"] = self.weights["biomech"] * self.biomech(pose, target.is_left)["total"]

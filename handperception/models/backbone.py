@@ -6,6 +6,7 @@ Sizes: ``tiny`` (CPU, channels 16-32-64-128, one BasicBlock per stage), ``resnet
 ``resnet34`` (the classic layouts, 64-128-256-512). Randomly initialised (no pretrained weights
 can be fetched); trained on the project's synthetic data.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,7 +22,9 @@ BACKBONE_SIZES: dict[str, tuple[int, tuple[int, ...], tuple[int, ...], int]] = {
 OUTPUT_STRIDES = (4, 8)
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+def conv_bn_relu(
+    in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1
+) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, bias=False),
         nn.BatchNorm2d(out_channels),
@@ -40,7 +43,8 @@ class BasicBlock(nn.Module):
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                nn.BatchNorm2d(out_channels),
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -58,7 +62,9 @@ class Backbone(nn.Module):
     def __init__(self, size: str = "tiny", output_stride: int = 4) -> None:
         super().__init__()
         if size not in BACKBONE_SIZES:
-            raise ValueError(f"unknown backbone size {size!r}; expected one of {sorted(BACKBONE_SIZES)}")
+            raise ValueError(
+                f"unknown backbone size {size!r}; expected one of {sorted(BACKBONE_SIZES)}"
+            )
         if output_stride not in OUTPUT_STRIDES:
             raise ValueError(f"output_stride must be one of {OUTPUT_STRIDES}, got {output_stride}")
         stem, channels, blocks, neck = BACKBONE_SIZES[size]
@@ -89,7 +95,9 @@ class Backbone(nn.Module):
         kept = features[self.first_kept :]
         top = self.lateral[-1](kept[-1])
         for lateral, feature in zip(reversed(self.lateral[:-1]), reversed(kept[:-1])):
-            top = lateral(feature) + F.interpolate(top, size=feature.shape[-2:], mode="bilinear", align_corners=False)
+            top = lateral(feature) + F.interpolate(
+                top, size=feature.shape[-2:], mode="bilinear", align_corners=False
+            )
         return self.smooth(top)
 
 
@@ -102,8 +110,12 @@ class Standardize(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1), persistent=False
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return (images - self.mean) / self.std

@@ -8,6 +8,7 @@ naming the keys, instead of silently half-loading.
 
 File: a dict {"format": "handperception", "model": name, "config": {...}, "state_dict": {...}}.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,9 @@ class CheckpointError(ValueError):
     """A checkpoint file that is not in this format or does not fit the model."""
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, name: str, config: dict, meta: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, model: nn.Module, name: str, config: dict, meta: dict | None = None
+) -> Path:
     """Write `model`'s state with its registered `name` and constructor `config`; returns path.
 
     config and meta hold plain values only (str, int, float, bool, lists, dicts), so the
@@ -46,7 +49,16 @@ def save_checkpoint(path: str | Path, model: nn.Module, name: str, config: dict,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    torch.save({"format": FORMAT, "model": name, "config": dict(config), "meta": dict(meta or {}), "state_dict": state}, path)
+    torch.save(
+        {
+            "format": FORMAT,
+            "model": name,
+            "config": dict(config),
+            "meta": dict(meta or {}),
+            "state_dict": state,
+        },
+        path,
+    )
     return path
 
 
@@ -58,7 +70,9 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for foreign or corrupt files
-        raise CheckpointError(f"{path} is not a readable weights-only checkpoint: {error}") from error
+        raise CheckpointError(
+            f"{path} is not a readable weights-only checkpoint: {error}"
+        ) from error
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(f"{path} is not a {FORMAT!r} checkpoint (format: {found!r})")
@@ -68,7 +82,9 @@ def read_checkpoint(path: str | Path) -> dict:
     return data
 
 
-def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+def check_state_dict(
+    model: nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint"
+) -> None:
     """Raise CheckpointError naming every missing, unexpected and mis-shaped key."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -80,7 +96,11 @@ def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: s
     ]
     problems = [
         f"{label} ({len(items)}): {', '.join(items)}"
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped))
+        for label, items in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("mis-shaped", misshaped),
+        )
         if items
     ]
     if problems:
@@ -100,11 +120,15 @@ def load_checkpoint(
         raise CheckpointError(f"{path} holds model {name!r}, expected {expected_model!r}")
     builders = model_builders()
     if name not in builders:
-        raise CheckpointError(f"{path} holds unknown model {name!r}; registered: {sorted(builders)}")
+        raise CheckpointError(
+            f"{path} holds unknown model {name!r}; registered: {sorted(builders)}"
+        )
     try:
         model = builders[name](**data["config"])
     except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: config {data['config']} does not build {name!r}: {error}") from error
+        raise CheckpointError(
+            f"{path}: config {data['config']} does not build {name!r}: {error}"
+        ) from error
     check_state_dict(model, data["state_dict"], str(path))
     model.load_state_dict(data["state_dict"])
     return model.to(map_location).eval(), data["config"]

@@ -12,6 +12,7 @@ the original frame, whatever its size.
 Boxes follow ``geometry.crops``: a hand's box is its 21-keypoint bounding box scaled by
 ``DETECTION_BOX_PADDING`` about its centre, clipped to the frame.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +70,9 @@ class Letterbox:
     def offset(self) -> np.ndarray:
         """(2,) input pixel where the frame's top-left corner pixel edge starts (integers)."""
         width, height = self.resized_size
-        return np.array([(self.input_width - width) // 2, (self.input_height - height) // 2], dtype=np.float64)
+        return np.array(
+            [(self.input_width - width) // 2, (self.input_height - height) // 2], dtype=np.float64
+        )
 
     def to_input(self, points: np.ndarray) -> np.ndarray:
         """(..., 2) frame pixels -> (..., 2) input pixels."""
@@ -88,7 +91,9 @@ class Letterbox:
             )
         width, height = self.resized_size
         shrinking = width < self.frame_width
-        resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        resized = cv2.resize(
+            image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        )
         out = np.zeros((self.input_height, self.input_width, image.shape[2]), dtype=image.dtype)
         x0, y0 = (int(v) for v in self.offset)
         out[y0 : y0 + height, x0 : x0 + width] = resized.reshape(height, width, image.shape[2])
@@ -123,18 +128,27 @@ class DetectorOutput:
 
 
 def _head(width: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, out_channels, 1))
+    return nn.Sequential(
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, out_channels, 1),
+    )
 
 
 class HandDetector(nn.Module):
     """Letterboxed RGB input (B, 3, input_height, input_width) floats in [0, 1] -> DetectorOutput."""
 
     def __init__(
-        self, size: str = "tiny", input_width: int = DEFAULT_INPUT_SIZE[0], input_height: int = DEFAULT_INPUT_SIZE[1]
+        self,
+        size: str = "tiny",
+        input_width: int = DEFAULT_INPUT_SIZE[0],
+        input_height: int = DEFAULT_INPUT_SIZE[1],
     ) -> None:
         super().__init__()
         if input_width % STRIDE or input_height % STRIDE or input_width <= 0 or input_height <= 0:
-            raise ValueError(f"input size must be positive multiples of {STRIDE}, got {input_width}x{input_height}")
+            raise ValueError(
+                f"input size must be positive multiples of {STRIDE}, got {input_width}x{input_height}"
+            )
         self.backbone = Backbone(size, output_stride=STRIDE)
         width = self.backbone.out_channels
         self.heatmap_head = _head(width, len(CHANNEL_HANDEDNESS))
@@ -148,9 +162,13 @@ class HandDetector(nn.Module):
     def forward(self, images: torch.Tensor) -> DetectorOutput:
         expected = (3, self.input_height, self.input_width)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-            raise ValueError(f"images must be (B, {', '.join(map(str, expected))}) in [0, 1], got {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be (B, {', '.join(map(str, expected))}) in [0, 1], got {tuple(images.shape)}"
+            )
         features = self.backbone(self.standardize(images))
-        return DetectorOutput(self.heatmap_head(features), self.size_head(features), self.offset_head(features))
+        return DetectorOutput(
+            self.heatmap_head(features), self.size_head(features), self.offset_head(features)
+        )
 
     def letterbox(self, frame_width: int, frame_height: int) -> Letterbox:
         return Letterbox(frame_width, frame_height, self.input_width, self.input_height)
@@ -171,14 +189,19 @@ class HandDetector(nn.Module):
         return batch.to(self.standardize.mean.device), boxes
 
     @torch.no_grad()
-    def detect(self, frames: list[np.ndarray], score_threshold: float = 0.3, max_hands: int = 4) -> list[list[Detection]]:
+    def detect(
+        self, frames: list[np.ndarray], score_threshold: float = 0.3, max_hands: int = 4
+    ) -> list[list[Detection]]:
         """Detections in each RGB uint8 frame (any size), boxes in that frame's pixels."""
         batch, letterboxes = self.prepare(frames)
         return decode(self(batch), letterboxes, score_threshold, max_hands)
 
 
 def decode(
-    outputs: DetectorOutput, letterboxes: list[Letterbox], score_threshold: float = 0.3, max_hands: int = 4
+    outputs: DetectorOutput,
+    letterboxes: list[Letterbox],
+    score_threshold: float = 0.3,
+    max_hands: int = 4,
 ) -> list[list[Detection]]:
     """Peaks of the centre heatmaps -> per image, detections sorted by score (at most max_hands).
 
@@ -193,9 +216,13 @@ def decode(
     if size.shape != heatmap.shape or offset.shape != heatmap.shape:
         raise ValueError(f"size and offset must match the heatmap shape {tuple(heatmap.shape)}")
     if len(letterboxes) != heatmap.shape[0]:
-        raise ValueError(f"need one letterbox per image: {len(letterboxes)} for a batch of {heatmap.shape[0]}")
+        raise ValueError(
+            f"need one letterbox per image: {len(letterboxes)} for a batch of {heatmap.shape[0]}"
+        )
     if not 0.0 <= score_threshold <= 1.0 or max_hands < 1:
-        raise ValueError(f"need score_threshold in [0, 1] and max_hands >= 1, got {score_threshold}, {max_hands}")
+        raise ValueError(
+            f"need score_threshold in [0, 1] and max_hands >= 1, got {score_threshold}, {max_hands}"
+        )
     scores = torch.sigmoid(heatmap.detach().float()).amax(dim=1)
     peaks = scores == F.max_pool2d(scores[:, None], 3, stride=1, padding=1)[:, 0]
     scores = torch.where(peaks, scores, torch.zeros_like(scores))
@@ -209,7 +236,10 @@ def decode(
             if score < score_threshold or score <= 0.0:
                 continue
             y, x = divmod(index, width)
-            centre = torch.tensor([x, y], dtype=torch.float32) + offset[b, :, y, x].detach().float().cpu()
+            centre = (
+                torch.tensor([x, y], dtype=torch.float32)
+                + offset[b, :, y, x].detach().float().cpu()
+            )
             centre_input = heatmap_to_image(centre, STRIDE).numpy()
             half = size[b, :, y, x].detach().float().cpu().clamp(min=0.0).numpy() * STRIDE / 2
             corners = letterbox.to_frame(np.stack([centre_input - half, centre_input + half]))
@@ -217,8 +247,8 @@ def decode(
             corners = np.clip(corners, -0.5, limit)
             channel = int(side_probability[b, :, y, x].argmax())
             side_score = float(side_probability[b, channel, y, x])
-            detections.append(Detection(corners.reshape(4), float(score), CHANNEL_HANDEDNESS[channel], side_score))
+            detections.append(
+                Detection(corners.reshape(4), float(score), CHANNEL_HANDEDNESS[channel], side_score)
+            )
         results.append(detections)
     return results
-
-

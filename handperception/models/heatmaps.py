@@ -5,6 +5,7 @@ same as geometry.camera (OpenCV). A heatmap of stride s covers image pixels such
 pixel i is centred on image coordinate ``(i + 0.5) * s - 0.5`` (centre-aligned resizing, as
 ``PinholeCamera.resize``).
 """
+
 from __future__ import annotations
 
 import torch
@@ -52,7 +53,9 @@ def soft_argmax(heatmaps: torch.Tensor, beta: float = 1.0) -> tuple[torch.Tensor
     return expected_coordinates(probabilities), probabilities
 
 
-def peak_mass(probabilities: torch.Tensor, coordinates: torch.Tensor, radius: float = 2.0) -> torch.Tensor:
+def peak_mass(
+    probabilities: torch.Tensor, coordinates: torch.Tensor, radius: float = 2.0
+) -> torch.Tensor:
     """(B, J) share of each map's probability within `radius` heatmap pixels of `coordinates`.
 
     A confidence in [0, 1]: a sharp single peak puts nearly all its mass there, an ambiguous or
@@ -66,7 +69,9 @@ def peak_mass(probabilities: torch.Tensor, coordinates: torch.Tensor, radius: fl
     return (probabilities * inside).sum((-2, -1))
 
 
-def gaussian_heatmaps(coordinates: torch.Tensor, height: int, width: int, sigma: float = 1.5) -> torch.Tensor:
+def gaussian_heatmaps(
+    coordinates: torch.Tensor, height: int, width: int, sigma: float = 1.5
+) -> torch.Tensor:
     """(B, J, 2) (x, y) heatmap pixels -> (B, J, height, width) Gaussians, peak 1 at each point."""
     if height <= 0 or width <= 0 or not sigma > 0:
         raise ValueError(f"need positive height, width and sigma, got {height}, {width}, {sigma}")

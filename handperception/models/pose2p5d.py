@@ -6,6 +6,7 @@ its depth relative to the wrist in units of one reference bone (wrist -> middle 
 scale-normalised pose. Metric 3D is the job of ``geometry.lifting``, with the crop's real
 intrinsics.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,13 @@ class HandPoseNet(nn.Module):
     (measured: 50 % on synthetic crops after 8000 steps).
     """
 
-    def __init__(self, size: str = "tiny", output_stride: int = 4, num_joints: int = NUM_JOINTS, beta: float = 1.0) -> None:
+    def __init__(
+        self,
+        size: str = "tiny",
+        output_stride: int = 4,
+        num_joints: int = NUM_JOINTS,
+        beta: float = 1.0,
+    ) -> None:
         super().__init__()
         if num_joints <= 0:
             raise ValueError(f"num_joints must be positive, got {num_joints}")
@@ -66,16 +73,25 @@ class HandPoseNet(nn.Module):
         self.backbone = Backbone(size, output_stride)
         width = self.backbone.out_channels
         self.head = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, 2 * num_joints, 1)
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, 2 * num_joints, 1),
         )
         self.palm_facing = nn.Linear(width, 1)
         self.standardize = Standardize()
         self.num_joints, self.beta = num_joints, beta
-        self.config = {"size": size, "output_stride": output_stride, "num_joints": num_joints, "beta": beta}
+        self.config = {
+            "size": size,
+            "output_stride": output_stride,
+            "num_joints": num_joints,
+            "beta": beta,
+        }
 
     def forward(self, images: torch.Tensor) -> HandPoseOutput:
         if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must be (B, 3, H, W) floats in [0, 1], got {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be (B, 3, H, W) floats in [0, 1], got {tuple(images.shape)}"
+            )
         features = self.backbone(self.standardize(images))
         heatmaps, depth_maps = self.head(features).split(self.num_joints, dim=1)
         uv_heatmap, probabilities = soft_argmax(heatmaps, self.beta)
@@ -89,7 +105,8 @@ class HandPoseNet(nn.Module):
             confidence=peak_mass(probabilities, uv_heatmap).detach(),
             palm_facing_logit=palm_facing,
             # Keypoints are not pulled around to fit a handedness label: the turn is detached.
-            handedness_logit=palm_facing * torch.tanh(TURN_SHARPNESS * image_turn(uv_heatmap.detach())),
+            handedness_logit=palm_facing
+            * torch.tanh(TURN_SHARPNESS * image_turn(uv_heatmap.detach())),
         )
 
 

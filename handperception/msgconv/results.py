@@ -3,16 +3,24 @@
 The dataclasses validate on construction, so a message built here never carries NaNs or the
 wrong joint count; a message read here is validated the same way.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import transforms3d
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
-from handperception_msgs.msg import Gaze, GazeArray, GraspProposal, GraspProposalArray, Hand, HandArray
 from sensor_msgs.msg import RegionOfInterest
 
 from handperception.results import GazeEstimate, GraspEstimate, HandEstimate
 from handperception.skeleton.frames import wrist_frame
+from handperception_msgs.msg import (
+    Gaze,
+    GazeArray,
+    GraspProposal,
+    GraspProposalArray,
+    Hand,
+    HandArray,
+)
 
 _HANDEDNESS_TO_MSG = {"left": Hand.LEFT, "right": Hand.RIGHT, "unknown": Hand.UNKNOWN}
 _HANDEDNESS_FROM_MSG = {value: key for key, value in _HANDEDNESS_TO_MSG.items()}
@@ -40,7 +48,9 @@ def _point(vector: np.ndarray) -> Point:
 
 def _roi(box: tuple[int, int, int, int]) -> RegionOfInterest:
     x, y, width, height = (int(v) for v in box)
-    return RegionOfInterest(x_offset=max(x, 0), y_offset=max(y, 0), width=max(width, 0), height=max(height, 0))
+    return RegionOfInterest(
+        x_offset=max(x, 0), y_offset=max(y, 0), width=max(width, 0), height=max(height, 0)
+    )
 
 
 def _wrist_pose(joints: np.ndarray) -> Pose:
@@ -50,7 +60,10 @@ def _wrist_pose(joints: np.ndarray) -> Pose:
     except ValueError:
         return Pose(position=_point(joints[0]), orientation=Quaternion(w=1.0))
     w, x, y, z = transforms3d.quaternions.mat2quat(rotation)
-    return Pose(position=_point(origin), orientation=Quaternion(x=float(x), y=float(y), z=float(z), w=float(w)))
+    return Pose(
+        position=_point(origin),
+        orientation=Quaternion(x=float(x), y=float(y), z=float(z), w=float(w)),
+    )
 
 
 def hand_to_msg(hand: HandEstimate) -> Hand:
@@ -135,7 +148,9 @@ def grasp_to_msg(grasp: GraspEstimate) -> GraspProposal:
 
 
 def grasps_to_msg(grasps: list[GraspEstimate], header, object_id: str) -> GraspProposalArray:
-    return GraspProposalArray(header=header, object_id=object_id, grasps=[grasp_to_msg(g) for g in grasps])
+    return GraspProposalArray(
+        header=header, object_id=object_id, grasps=[grasp_to_msg(g) for g in grasps]
+    )
 
 
 def msg_to_grasp(msg: GraspProposal) -> GraspEstimate:

@@ -5,6 +5,7 @@ so hands are followed by cropping around their previous keypoints and the detect
 when a hand is uncertain or lost, or every few frames to find new hands. Pure (no ROS): the
 node is a thin shell over ``HandPosePipeline.process``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,7 +46,9 @@ class HandPoseConfig:
 class HandPosePipeline:
     """The native ``FramePipeline`` for hands: this project's detector and 2.5D network."""
 
-    def __init__(self, estimator: CropPoseEstimator, detector, config: HandPoseConfig | None = None):
+    def __init__(
+        self, estimator: CropPoseEstimator, detector, config: HandPoseConfig | None = None
+    ):
         """``detector`` has ``detect(frames, score_threshold, max_hands) -> [[Detection]]``."""
         self.estimator, self.detector = estimator, detector
         self.config = config or HandPoseConfig()
@@ -55,7 +58,8 @@ class HandPosePipeline:
     def reset(self) -> None:
         """Forget every track (e.g. after a camera switch)."""
         self.tracker = HandTracker(
-            confidence_threshold=self.config.tracking_confidence, detection_interval=self.config.detection_interval
+            confidence_threshold=self.config.tracking_confidence,
+            detection_interval=self.config.detection_interval,
         )
         self.smoother.clear()
 
@@ -65,7 +69,9 @@ class HandPosePipeline:
         plan = self.tracker.plan(width, height)
         crops = dict(plan.crops)
         if plan.needs_detection:
-            detections = self.detector.detect([rgb], self.config.detection_threshold, self.config.max_hands)[0]
+            detections = self.detector.detect(
+                [rgb], self.config.detection_threshold, self.config.max_hands
+            )[0]
             crops.update(self.tracker.match(detections))
         result = FrameResult(detector_ran=plan.needs_detection)
         if crops:
@@ -73,7 +79,9 @@ class HandPosePipeline:
         self.smoother.keep_only(track.track_id for track in self.tracker.end_frame())
         return result
 
-    def _estimate(self, rgb, camera, crops: dict[int, CropBox], time_s: float) -> tuple[list[HandEstimate], list[str]]:
+    def _estimate(
+        self, rgb, camera, crops: dict[int, CropBox], time_s: float
+    ) -> tuple[list[HandEstimate], list[str]]:
         size = self.config.crop_size
         ids = list(crops)
         cut = [crop_and_resize(rgb, camera, crops[i], size) for i in ids]
@@ -83,21 +91,35 @@ class HandPosePipeline:
             joints_3d = poses.joints_3d[row]
             joints_2d = crop_to_frame(poses.uv[row], crops[track_id], size)
             confidence = np.clip(poses.confidence[row], 0.0, 1.0)
-            if not (np.all(np.isfinite(joints_3d)) and np.all(np.isfinite(joints_2d)) and np.all(np.isfinite(confidence))):
+            if not (
+                np.all(np.isfinite(joints_3d))
+                and np.all(np.isfinite(joints_2d))
+                and np.all(np.isfinite(confidence))
+            ):
                 drops.append("non_finite_output")
                 continue
             score = float(confidence.mean())
-            track = self.tracker.update(track_id, joints_2d, score, float(poses.left_probability[row]))
+            track = self.tracker.update(
+                track_id, joints_2d, score, float(poses.left_probability[row])
+            )
             if score < self.config.min_hand_confidence:
                 drops.append("low_confidence")
                 continue
             if self.config.smoothing:
                 joints_3d, joints_2d = self.smoother(track_id, joints_3d, joints_2d, time_s)
             box = crops[track_id]
-            hands.append(HandEstimate(
-                joints_3d=joints_3d, joints_2d=joints_2d, joint_confidence=confidence,
-                handedness=OTHER_SIDE[track.handedness] if self.config.mirrored else track.handedness,
-                handedness_score=track.handedness_score, score=score, track_id=track_id,
-                roi=(box.x0, box.y0, box.side, box.side),
-            ))
+            hands.append(
+                HandEstimate(
+                    joints_3d=joints_3d,
+                    joints_2d=joints_2d,
+                    joint_confidence=confidence,
+                    handedness=OTHER_SIDE[track.handedness]
+                    if self.config.mirrored
+                    else track.handedness,
+                    handedness_score=track.handedness_score,
+                    score=score,
+                    track_id=track_id,
+                    roi=(box.x0, box.y0, box.side, box.side),
+                )
+            )
         return hands, drops

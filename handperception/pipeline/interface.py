@@ -5,6 +5,7 @@ two-hand and gaze pipelines to come plug into the same node pattern (``ros.node_
 only needs ``process`` and ``reset``; what it publishes is in the ``FrameResult``. Frames are
 checked once, here, so every pipeline refuses the same bad input with the same message.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,5 +49,7 @@ def check_frame(rgb: np.ndarray, camera: PinholeCamera) -> tuple[int, int]:
         raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
     height, width = rgb.shape[:2]
     if (camera.width, camera.height) != (width, height):
-        raise ValueError(f"camera is {camera.width}x{camera.height} but the image is {width}x{height}")
+        raise ValueError(
+            f"camera is {camera.width}x{camera.height} but the image is {width}x{height}"
+        )
     return height, width

@@ -1,4 +1,5 @@
 """Building the pipelines from checkpoints, with errors that say what to do."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -20,7 +21,9 @@ def trained_crop_size(checkpoint: str | Path) -> int:
 def _require(path: str, what: str, how: str) -> Path:
     checkpoint = resolve_package_path(path)
     if not checkpoint.is_file():
-        raise FileNotFoundError(f"{what} checkpoint {path} does not exist (looked in . and {package_root()}); {how}")
+        raise FileNotFoundError(
+            f"{what} checkpoint {path} does not exist (looked in . and {package_root()}); {how}"
+        )
     return checkpoint
 
 
@@ -30,8 +33,12 @@ DEFAULT_CROP_SIZE = 96
 
 
 def load_hand_pose_pipeline(
-    pose_checkpoint: str, detector_checkpoint: str, config: HandPoseConfig, device: str = "cpu",
-    bone_length_m: float | None = None, backend: str = "native",
+    pose_checkpoint: str,
+    detector_checkpoint: str,
+    config: HandPoseConfig,
+    device: str = "cpu",
+    bone_length_m: float | None = None,
+    backend: str = "native",
 ) -> FramePipeline:
     """Weights-only loading; a missing or mismatched checkpoint raises before any frame is taken.
 
@@ -42,11 +49,23 @@ def load_hand_pose_pipeline(
         raise ValueError(f"backend must be one of {BACKENDS}, got '{backend}'")
     if backend == "mediapipe":
         return MediaPipeHandPipeline(config, model_complexity=0)
-    pose_path = _require(pose_checkpoint, "hand pose", "train one with `handperception train hand --config config/train/hand_tiny.yaml`")
-    detector_path = _require(detector_checkpoint, "hand detector", "train one with `handperception train detector`")
+    pose_path = _require(
+        pose_checkpoint,
+        "hand pose",
+        "train one with `handperception train hand --config config/train/hand_tiny.yaml`",
+    )
+    detector_path = _require(
+        detector_checkpoint, "hand detector", "train one with `handperception train detector`"
+    )
     pose_model, _ = load_checkpoint(pose_path, expected_model="hand_pose_net", map_location=device)
     if config.crop_size == 0:
         config = replace(config, crop_size=trained_crop_size(pose_path))
-    detector, _ = load_checkpoint(detector_path, expected_model="hand_detector", map_location=device)
-    estimator = CropPoseEstimator(pose_model, device) if bone_length_m is None else CropPoseEstimator(pose_model, device, bone_length_m)
+    detector, _ = load_checkpoint(
+        detector_path, expected_model="hand_detector", map_location=device
+    )
+    estimator = (
+        CropPoseEstimator(pose_model, device)
+        if bone_length_m is None
+        else CropPoseEstimator(pose_model, device, bone_length_m)
+    )
     return HandPosePipeline(estimator, detector, config)

@@ -22,6 +22,7 @@ MediaPipe publishes no per-joint confidence and (in this API) no hand presence s
 published hand already passed the presence threshold ``tracking_confidence``. The only per-hand
 number is the handedness classifier's score, used here as the hand score and for every joint.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,7 +52,9 @@ def person_handedness(label: str, mirrored: bool) -> str:
     person's hand (the flipped renders came back as 'Right').
     """
     if label not in _MEDIAPIPE_LABELS:
-        raise ValueError(f"unknown MediaPipe handedness label '{label}', expected 'Left' or 'Right'")
+        raise ValueError(
+            f"unknown MediaPipe handedness label '{label}', expected 'Left' or 'Right'"
+        )
     side = _MEDIAPIPE_LABELS[label]
     return side if mirrored else OTHER_SIDE[side]
 
@@ -62,19 +65,25 @@ def landmarks_to_pixels(normalized_xy: np.ndarray, width: int, height: int) -> n
     return normalized_xy * np.array([width, height], dtype=np.float64) - 0.5
 
 
-def _check_correspondences(offsets: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_correspondences(
+    offsets: np.ndarray, pixels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.asarray(offsets, dtype=np.float64)
     pixels = np.asarray(pixels, dtype=np.float64)
     if offsets.ndim != 2 or offsets.shape[1] != 3 or len(offsets) < 2:
         raise ValueError(f"offsets must be (N, 3) with N >= 2, got {offsets.shape}")
     if pixels.shape != (len(offsets), 2):
-        raise ValueError(f"pixels must be ({len(offsets)}, 2) to match the offsets, got {pixels.shape}")
+        raise ValueError(
+            f"pixels must be ({len(offsets)}, 2) to match the offsets, got {pixels.shape}"
+        )
     if not (np.all(np.isfinite(offsets)) and np.all(np.isfinite(pixels))):
         raise ValueError("offsets and pixels must be finite")
     return offsets, pixels
 
 
-def solve_translation(offsets: np.ndarray, pixels: np.ndarray, camera: PinholeCamera, iterations: int = 5) -> np.ndarray:
+def solve_translation(
+    offsets: np.ndarray, pixels: np.ndarray, camera: PinholeCamera, iterations: int = 5
+) -> np.ndarray:
     """The translation t (3,) metres such that ``camera.project(offsets + t)`` best fits ``pixels``.
 
     offsets (N, 3) metres: points in camera-aligned axes up to an unknown translation (MediaPipe's
@@ -121,7 +130,12 @@ class MediaPipeHandPipeline:
     the mirror camera (x flipped), as the pixels they are lifted from.
     """
 
-    def __init__(self, config: HandPoseConfig | None = None, model_complexity: int = 1, static_image_mode: bool = False):
+    def __init__(
+        self,
+        config: HandPoseConfig | None = None,
+        model_complexity: int = 1,
+        static_image_mode: bool = False,
+    ):
         try:
             import mediapipe
         except ImportError as error:
@@ -130,10 +144,14 @@ class MediaPipeHandPipeline:
                 f"with attrs and protobuf<5: `{INSTALL_COMMAND}` (--no-deps keeps the project's OpenCV and numpy)"
             ) from error
         if model_complexity not in (0, 1):
-            raise ValueError(f"model_complexity must be 0 (lite) or 1 (full), got {model_complexity}")
+            raise ValueError(
+                f"model_complexity must be 0 (lite) or 1 (full), got {model_complexity}"
+            )
         self.config = config or HandPoseConfig()
         self._settings = dict(
-            static_image_mode=static_image_mode, max_num_hands=self.config.max_hands, model_complexity=model_complexity,
+            static_image_mode=static_image_mode,
+            max_num_hands=self.config.max_hands,
+            model_complexity=model_complexity,
             min_detection_confidence=self.config.detection_threshold,
             min_tracking_confidence=self.config.tracking_confidence,
         )
@@ -157,13 +175,23 @@ class MediaPipeHandPipeline:
         """See ``FramePipeline.process``."""
         height, width = check_frame(rgb, camera)
         output = self._hands.process(np.ascontiguousarray(rgb))
-        found = zip(output.multi_hand_landmarks or [], output.multi_hand_world_landmarks or [], output.multi_handedness or [])
+        found = zip(
+            output.multi_hand_landmarks or [],
+            output.multi_hand_world_landmarks or [],
+            output.multi_handedness or [],
+        )
         result = FrameResult(detector_ran=True)
         candidates = []
         for image_landmarks, world_landmarks, handedness in found:
-            pixels = landmarks_to_pixels([(p.x, p.y) for p in image_landmarks.landmark], width, height)
-            offsets = np.array([(p.x, p.y, p.z) for p in world_landmarks.landmark], dtype=np.float64)
-            if offsets.shape != (NUM_JOINTS, 3) or not (np.all(np.isfinite(offsets)) and np.all(np.isfinite(pixels))):
+            pixels = landmarks_to_pixels(
+                [(p.x, p.y) for p in image_landmarks.landmark], width, height
+            )
+            offsets = np.array(
+                [(p.x, p.y, p.z) for p in world_landmarks.landmark], dtype=np.float64
+            )
+            if offsets.shape != (NUM_JOINTS, 3) or not (
+                np.all(np.isfinite(offsets)) and np.all(np.isfinite(pixels))
+            ):
                 result.drops.append("non_finite_output")
                 continue
             label = handedness.classification[0]
@@ -180,7 +208,9 @@ class MediaPipeHandPipeline:
         self.smoother.keep_only(hand.track_id for hand in result.hands)
         return result
 
-    def _estimate(self, camera, pixels, offsets, label, score, track_id, time_s) -> tuple[HandEstimate | None, str]:
+    def _estimate(
+        self, camera, pixels, offsets, label, score, track_id, time_s
+    ) -> tuple[HandEstimate | None, str]:
         if score < self.config.min_hand_confidence:
             return None, "low_confidence"
         joints_3d = offsets + solve_translation(offsets, pixels, camera)
@@ -190,9 +220,14 @@ class MediaPipeHandPipeline:
             joints_3d, pixels = self.smoother(track_id, joints_3d, pixels, time_s)
         x0, y0, x1, y1 = keypoint_bbox(pixels)
         return HandEstimate(
-            joints_3d=joints_3d, joints_2d=pixels, joint_confidence=np.full(NUM_JOINTS, score),
-            handedness=person_handedness(label, self.config.mirrored), handedness_score=score, score=score,
-            track_id=track_id, roi=(int(x0), int(y0), int(np.ceil(x1 - x0)), int(np.ceil(y1 - y0))),
+            joints_3d=joints_3d,
+            joints_2d=pixels,
+            joint_confidence=np.full(NUM_JOINTS, score),
+            handedness=person_handedness(label, self.config.mirrored),
+            handedness_score=score,
+            score=score,
+            track_id=track_id,
+            roi=(int(x0), int(y0), int(np.ceil(x1 - x0)), int(np.ceil(y1 - y0))),
         ), ""
 
 

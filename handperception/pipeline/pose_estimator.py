@@ -4,6 +4,7 @@ Why its own step: the node pipeline, the evaluation protocol and the claims all 
 the same way (uint8 crops in, the crop's intrinsics for lifting, no gradients), so that way is
 written once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,12 @@ class CropPoseEstimator:
     (``geometry.lifting.lift_all_bones``: all 20 bones of the mean hand scaled to
     ``bone_length_m``, within the foreshortening bound)."""
 
-    def __init__(self, model: HandPoseNet, device: str = "cpu", bone_length_m: float = MEAN_REFERENCE_LENGTH_M):
+    def __init__(
+        self,
+        model: HandPoseNet,
+        device: str = "cpu",
+        bone_length_m: float = MEAN_REFERENCE_LENGTH_M,
+    ):
         if not bone_length_m > 0:
             raise ValueError(f"bone_length_m must be positive, got {bone_length_m}")
         self.model = model.to(device).eval()
@@ -54,10 +60,15 @@ class CropPoseEstimator:
             joints_3d=lift_all_bones(uv, depth, intrinsics, self.bone_length_m),
             uv=uv,
             confidence=output.confidence.cpu().numpy().astype(np.float64),
-            left_probability=torch.sigmoid(output.handedness_logit).cpu().numpy().astype(np.float64),
+            left_probability=torch.sigmoid(output.handedness_logit)
+            .cpu()
+            .numpy()
+            .astype(np.float64),
         )
 
-    def predict(self, crops: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self, crops: np.ndarray, intrinsics: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The evaluation protocol's Predictor: (3D joints, 2D joints, P(left))."""
         poses = self(crops, intrinsics)
         return poses.joints_3d, poses.uv, poses.left_probability

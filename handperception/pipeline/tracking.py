@@ -5,13 +5,24 @@ cropped from them (``geometry.crops.box_from_keypoints``), so the tracker decide
 hands to crop that way and when the detector must run, and keeps each hand's id and handedness
 evidence across frames.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from handperception.geometry.crops import CropBox, DETECTION_BOX_PADDING, MIN_CROP_SIDE, keypoint_bbox, scale_box, box_iou, box_from_keypoints, box_from_detection, check_box
+from handperception.geometry.crops import (
+    DETECTION_BOX_PADDING,
+    MIN_CROP_SIDE,
+    CropBox,
+    box_from_detection,
+    box_from_keypoints,
+    box_iou,
+    check_box,
+    keypoint_bbox,
+    scale_box,
+)
 
 HANDEDNESS = ("left", "right")
 # How much of a track's handedness evidence carries over to the next observation: single frames
@@ -52,7 +63,9 @@ class Track:
         if not 0.0 <= left_probability <= 1.0:
             raise ValueError(f"left_probability must be in [0, 1], got {left_probability}")
         odds = np.log(max(left_probability, 1e-12)) - np.log(max(1.0 - left_probability, 1e-12))
-        self.left_evidence = HANDEDNESS_MEMORY * self.left_evidence + float(np.clip(odds, -_LOG_ODDS_LIMIT, _LOG_ODDS_LIMIT))
+        self.left_evidence = HANDEDNESS_MEMORY * self.left_evidence + float(
+            np.clip(odds, -_LOG_ODDS_LIMIT, _LOG_ODDS_LIMIT)
+        )
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,11 @@ class HandTracker:
         duplicate_iou: float = 0.6,
         min_side: int = MIN_CROP_SIDE,
     ) -> None:
-        fractions = {"confidence_threshold": confidence_threshold, "iou_threshold": iou_threshold, "duplicate_iou": duplicate_iou}
+        fractions = {
+            "confidence_threshold": confidence_threshold,
+            "iou_threshold": iou_threshold,
+            "duplicate_iou": duplicate_iou,
+        }
         for name, value in fractions.items():
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
@@ -119,7 +136,9 @@ class HandTracker:
         }
         self._cropped = set(crops)
         needs_detection = (
-            not self._tracks or len(crops) < len(self._tracks) or self._frames_since_detection >= self.detection_interval
+            not self._tracks
+            or len(crops) < len(self._tracks)
+            or self._frames_since_detection >= self.detection_interval
         )
         return FramePlan(crops, needs_detection)
 
@@ -165,10 +184,18 @@ class HandTracker:
         each frame (MediaPipe): the same IoU matching, track ageing and duplicate merging as
         ``match``, with no crops planned from keypoints. ``update`` each hand, then ``end_frame``."""
         if self._cropped:
-            raise ValueError("identify() is for frames with no planned crops; call end_frame() first")
+            raise ValueError(
+                "identify() is for frames with no planned crops; call end_frame() first"
+            )
         return list(self.match(detections))
 
-    def update(self, track_id: int, keypoints: np.ndarray, confidence: float, left_probability: float | None = None) -> Track:
+    def update(
+        self,
+        track_id: int,
+        keypoints: np.ndarray,
+        confidence: float,
+        left_probability: float | None = None,
+    ) -> Track:
         """Record the pose net's (21, 2) frame-pixel keypoints, confidence in [0, 1] and, if it
         tells, P(left hand) for a cropped track; returns the track."""
         if track_id not in self._tracks:
@@ -199,7 +226,9 @@ class HandTracker:
         for position, older in enumerate(updated):
             for newer in updated[position + 1 :]:
                 if older in self._tracks and newer in self._tracks:
-                    overlap = box_iou(self._tracks[older].hand_box, self._tracks[newer].hand_box)[0, 0]
+                    overlap = box_iou(self._tracks[older].hand_box, self._tracks[newer].hand_box)[
+                        0, 0
+                    ]
                     if overlap >= self.duplicate_iou:
                         del self._tracks[newer]
         self._frames_since_detection += 1
@@ -210,7 +239,9 @@ class HandTracker:
 def _inside(keypoints: np.ndarray, width: int, height: int) -> bool:
     """Whether every keypoint lies on the frame (the hand has not started leaving the view)."""
     box = keypoint_bbox(keypoints)
-    return bool(box[0] >= -0.5 and box[1] >= -0.5 and box[2] <= width - 0.5 and box[3] <= height - 0.5)
+    return bool(
+        box[0] >= -0.5 and box[1] >= -0.5 and box[2] <= width - 0.5 and box[3] <= height - 0.5
+    )
 
 
 def _left_probability(detection) -> float:

@@ -1,4 +1,5 @@
 """``device: auto|cpu|cuda[:N]`` parameter resolution, shared by nodes, training and benchmarks."""
+
 from __future__ import annotations
 
 
@@ -13,6 +14,8 @@ def resolve_device(name: str) -> str:
         return "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(f"device '{name}' requested but torch sees no CUDA GPU (use 'auto' or 'cpu')")
+            raise ValueError(
+                f"device '{name}' requested but torch sees no CUDA GPU (use 'auto' or 'cpu')"
+            )
         return name
     raise ValueError(f"unknown device '{name}' (auto, cpu, cuda or cuda:N)")

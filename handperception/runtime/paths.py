@@ -6,6 +6,7 @@ install folder (``install/handperception`` without ``--merge-install``), not Pyt
 ``sys.prefix``. The ament index knows that prefix on a sourced workspace; without it, the share
 folder is found from where this module was installed (``<prefix>/lib/pythonX.Y/site-packages``).
 """
+
 from __future__ import annotations
 
 import sys

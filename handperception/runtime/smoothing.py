@@ -5,6 +5,7 @@ one-euro filter lowers its cutoff when the signal is slow (removing jitter) and 
 speed (removing lag), with two intuitive parameters. Works on arrays of any shape, element-wise,
 with real timestamps (frames arrive irregularly when a node drops some).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,8 +61,10 @@ class HandTrackSmoother:
 
     def __call__(self, track_id: int, joints_3d: np.ndarray, joints_2d: np.ndarray, time_s: float):
         if track_id not in self._filters:
-            self._filters[track_id] = (OneEuroFilter(self.min_cutoff, self.beta),
-                                       OneEuroFilter(self.min_cutoff, self.beta / 1000.0))
+            self._filters[track_id] = (
+                OneEuroFilter(self.min_cutoff, self.beta),
+                OneEuroFilter(self.min_cutoff, self.beta / 1000.0),
+            )
         filter_3d, filter_2d = self._filters[track_id]
         return filter_3d(joints_3d, time_s), filter_2d(joints_2d, time_s)
 

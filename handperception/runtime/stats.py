@@ -4,6 +4,7 @@ Why: users judge a perception stack by its end-to-end rate and latency (``now - 
 not by the bare model's speed, so every node measures both the same way and reports them as
 diagnostics; benchmarks reuse the same numbers.
 """
+
 from __future__ import annotations
 
 import collections
@@ -83,7 +84,11 @@ class RateLatencyMonitor:
             times = list(self._times)
             latencies = np.asarray(self._latencies, dtype=np.float64) * 1e3
             count, drops = self._count, dict(self._drops)
-        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+        rate = (
+            (len(times) - 1) / (times[-1] - times[0])
+            if len(times) > 1 and times[-1] > times[0]
+            else 0.0
+        )
         if latencies.size:
             quantiles = percentiles_ms(latencies, (50, 95))
             p50, p95, worst = quantiles["p50_ms"], quantiles["p95_ms"], latencies.max()

@@ -4,6 +4,7 @@ Why one module: the benchmarks, the nodes' running latency diagnostics, the runn
 summary and the renderer's throughput all report p50/p95/p99, and they must mean the same thing
 (numpy's linear interpolation over the samples, milliseconds).
 """
+
 from __future__ import annotations
 
 import time
@@ -12,7 +13,9 @@ from typing import Callable
 import numpy as np
 
 
-def percentiles_ms(times_ms, quantiles=(50, 95, 99), digits: int | None = None) -> dict[str, float | None]:
+def percentiles_ms(
+    times_ms, quantiles=(50, 95, 99), digits: int | None = None
+) -> dict[str, float | None]:
     """{"p50_ms": ..., ...} of the samples (milliseconds); None for each when there are none,
     so an empty window reads as strict JSON. ``digits`` rounds when given."""
     times = np.asarray(times_ms, dtype=np.float64)

@@ -1,4 +1,5 @@
 """The one 21-joint hand skeleton every module of the project uses."""
+
 from handperception.skeleton.definition import (
     BONES,
     FINGER_JOINTS,

@@ -5,6 +5,7 @@ each finger base to tip; InterHand2.6M goes tip to base; MediaPipe matches FreiH
 loader converts into this order at its boundary so models, losses, metrics and messages never
 have to ask which order they are in.
 """
+
 from __future__ import annotations
 
 FINGER_NAMES: tuple[str, ...] = ("thumb", "index", "middle", "ring", "little")

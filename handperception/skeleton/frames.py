@@ -1,4 +1,5 @@
 """Local frames attached to the hand skeleton."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -18,6 +18,7 @@ the parent bone direction.
 Shape: (N, 21): ``[global scale, 20 bone-length ratios]``; bone ``b`` is
 ``skeleton.BONES[b]`` (4 per finger: the rigid palm bone wrist->base, then 3 articulated bones).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -96,8 +97,16 @@ _REST_FRAMES = np.stack(
 # (flexion, abduction, twist) limits in degrees per joint, from published active ranges of
 # motion (e.g. Hume et al. 1990; Lee & Kunii; Cobos et al. 2008). Thumb: CMC, MCP, IP.
 _LIMITS_DEG = {
-    "thumb": [((-20, 50), (-15, 45), (-20, 20)), ((-10, 60), (-10, 10), (-5, 5)), ((-15, 80), (-5, 5), (-5, 5))],
-    "finger": [((-30, 90), (-20, 20), (-5, 5)), ((0, 110), (-5, 5), (-5, 5)), ((0, 90), (-5, 5), (-5, 5))],
+    "thumb": [
+        ((-20, 50), (-15, 45), (-20, 20)),
+        ((-10, 60), (-10, 10), (-5, 5)),
+        ((-15, 80), (-5, 5), (-5, 5)),
+    ],
+    "finger": [
+        ((-30, 90), (-20, 20), (-5, 5)),
+        ((0, 110), (-5, 5), (-5, 5)),
+        ((0, 90), (-5, 5), (-5, 5)),
+    ],
 }
 
 
@@ -110,7 +119,9 @@ class JointLimits:
 
     def __post_init__(self) -> None:
         if self.lower.shape != (NUM_POSE_JOINTS, 3) or self.upper.shape != (NUM_POSE_JOINTS, 3):
-            raise ValueError(f"joint limits must be (15, 3), got {self.lower.shape} and {self.upper.shape}")
+            raise ValueError(
+                f"joint limits must be (15, 3), got {self.lower.shape} and {self.upper.shape}"
+            )
         if np.any(self.lower > self.upper):
             raise ValueError("joint limits have lower > upper")
 
@@ -233,7 +244,9 @@ def forward_kinematics(pose, shape=None, global_rotation=None, translation=None,
     keypoints = xp.stack(joints, axis=1)
     if is_left is not None:
         sign = 1.0 - 2.0 * _constant(is_left, pose, xp)
-        keypoints = xp.stack([keypoints[..., 0] * sign[:, None], keypoints[..., 1], keypoints[..., 2]], axis=-1)
+        keypoints = xp.stack(
+            [keypoints[..., 0] * sign[:, None], keypoints[..., 1], keypoints[..., 2]], axis=-1
+        )
     if global_rotation is not None:
         keypoints = keypoints @ global_rotation.swapaxes(-1, -2)
     if translation is not None:
@@ -252,7 +265,9 @@ class HandParameters:
     is_left: np.ndarray
 
     def keypoints(self) -> np.ndarray:
-        return forward_kinematics(self.pose, self.shape, self.global_rotation, self.translation, self.is_left)
+        return forward_kinematics(
+            self.pose, self.shape, self.global_rotation, self.translation, self.is_left
+        )
 
 
 def _kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -325,4 +340,3 @@ def _mirror_rotation(rotation: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     m = np.ones((len(rotation), 3))
     m[:, 0] = mirror
     return m[:, :, None] * rotation * m[:, None, :]
-

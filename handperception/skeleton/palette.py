@@ -4,13 +4,18 @@ and the synthetic data's contact sheets.
 Why one palette: a user reading the video beside rviz, or a contact sheet beside a debug image,
 should see the thumb in the same colour everywhere. RGB, 0-255.
 """
+
 from __future__ import annotations
 
 from handperception.skeleton.definition import finger_of_joint
 
 # thumb, index, middle, ring, little
 FINGER_RGB: tuple[tuple[int, int, int], ...] = (
-    (230, 60, 60), (240, 200, 40), (60, 200, 80), (50, 140, 240), (190, 80, 220),
+    (230, 60, 60),
+    (240, 200, 40),
+    (60, 200, 80),
+    (50, 140, 240),
+    (190, 80, 220),
 )
 WRIST_RGB = (255, 255, 255)
 # Bones leaving the wrist, where a drawing tells palm from fingers.

@@ -4,6 +4,7 @@ A source is named by a URI so one parameter (``source``) covers every case:
 ``synthetic`` / ``synthetic:<scene>``, ``video:<path>`` (or a path with a video extension),
 ``folder:<dir>`` (or a directory), ``webcam:<index>`` (or ``/dev/videoN``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,7 +37,9 @@ def _resize_to(frame: np.ndarray, camera: PinholeCamera) -> np.ndarray:
 class VideoSource:
     """A video file or a V4L2 webcam through OpenCV."""
 
-    def __init__(self, target: str | int, camera: PinholeCamera | None, horizontal_fov_deg: float, loop: bool):
+    def __init__(
+        self, target: str | int, camera: PinholeCamera | None, horizontal_fov_deg: float, loop: bool
+    ):
         self._target, self._loop = target, loop
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
@@ -61,16 +64,22 @@ class VideoSource:
 class FolderSource:
     """Images of a folder in name order (unreadable files are skipped with their names kept)."""
 
-    def __init__(self, folder: Path, camera: PinholeCamera | None, horizontal_fov_deg: float, loop: bool):
+    def __init__(
+        self, folder: Path, camera: PinholeCamera | None, horizontal_fov_deg: float, loop: bool
+    ):
         self._paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
         if not self._paths:
-            raise ValueError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in folder {folder}")
+            raise ValueError(
+                f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in folder {folder}"
+            )
         self._loop, self._index = loop, 0
         self.skipped: list[Path] = []
         first = self._load(self._paths[0])
         if first is None:
             raise ValueError(f"cannot read image {self._paths[0]}")
-        self.camera = camera or PinholeCamera.from_fov(first.shape[1], first.shape[0], horizontal_fov_deg)
+        self.camera = camera or PinholeCamera.from_fov(
+            first.shape[1], first.shape[0], horizontal_fov_deg
+        )
 
     @staticmethod
     def _load(path: Path) -> np.ndarray | None:
@@ -104,14 +113,22 @@ class TestPatternSource:
         columns = np.linspace(0, 1, camera.width, dtype=np.float32)
         bars = (np.floor(columns * 8) / 7.0)[None, :]
         self._base = np.stack(
-            [np.repeat(bars, camera.height, 0), np.repeat(1 - bars, camera.height, 0),
-             np.repeat(np.abs(bars - 0.5) * 2, camera.height, 0)], axis=-1)
+            [
+                np.repeat(bars, camera.height, 0),
+                np.repeat(1 - bars, camera.height, 0),
+                np.repeat(np.abs(bars - 0.5) * 2, camera.height, 0),
+            ],
+            axis=-1,
+        )
 
     def read(self) -> np.ndarray:
         frame = (self._base * 200 + 20).astype(np.uint8)
         frame = np.roll(frame, 4 * self._index, axis=1)
         angle = self._index * 0.1
-        centre = (int(self.camera.width * (0.5 + 0.3 * np.cos(angle))), int(self.camera.height * (0.5 + 0.3 * np.sin(angle))))
+        centre = (
+            int(self.camera.width * (0.5 + 0.3 * np.cos(angle))),
+            int(self.camera.height * (0.5 + 0.3 * np.sin(angle))),
+        )
         cv2.circle(frame, centre, max(4, self.camera.height // 10), (240, 240, 240), -1)
         self._index += 1
         return frame
@@ -122,7 +139,9 @@ class TestPatternSource:
 
 def _synthetic_hands(hands: int) -> Callable[[PinholeCamera, int], FrameSource]:
     def make(camera: PinholeCamera, seed: int) -> FrameSource:
-        from handperception.sources.synthetic_hands import SyntheticHandsSource  # the renderer loads on demand
+        from handperception.sources.synthetic_hands import (
+            SyntheticHandsSource,
+        )  # the renderer loads on demand
 
         return SyntheticHandsSource(camera, seed, hands)
 
@@ -151,8 +170,12 @@ def open_source(
     if kind == "synthetic":
         scene = rest or "hands"
         if scene not in SYNTHETIC_SCENES:
-            raise ValueError(f"unknown synthetic scene '{scene}' (known: {', '.join(SYNTHETIC_SCENES)})")
-        return SYNTHETIC_SCENES[scene](camera or PinholeCamera.from_fov(width, height, horizontal_fov_deg), seed)
+            raise ValueError(
+                f"unknown synthetic scene '{scene}' (known: {', '.join(SYNTHETIC_SCENES)})"
+            )
+        return SYNTHETIC_SCENES[scene](
+            camera or PinholeCamera.from_fov(width, height, horizontal_fov_deg), seed
+        )
     if kind == "webcam" or uri.startswith("/dev/video"):
         device = int(rest) if kind == "webcam" else uri
         return VideoSource(device, camera, horizontal_fov_deg, loop=False)

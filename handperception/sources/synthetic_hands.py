@@ -5,6 +5,7 @@ time, so the demo and the node tests need motion a real hand could make (smooth 
 trajectories within the limits, a slowly drifting wrist). Frames are rendered on first use and
 cached for one loop, so a 30 Hz camera replays them at rate even where rendering is slower.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ class HandTrack:
     rotations: np.ndarray
 
 
-def _track(rng: np.random.Generator, camera: PinholeCamera, is_left: bool, frames: int, pixel: np.ndarray) -> HandTrack:
+def _track(
+    rng: np.random.Generator, camera: PinholeCamera, is_left: bool, frames: int, pixel: np.ndarray
+) -> HandTrack:
     poses = sample_pose_trajectory(rng, frames, amplitude=0.8)
     phase = np.linspace(0, 2 * np.pi, frames, endpoint=False)
     depth = rng.uniform(0.45, 0.6)
@@ -41,7 +44,9 @@ def _track(rng: np.random.Generator, camera: PinholeCamera, is_left: bool, frame
     # each turning +-40 deg: both sides of both hands within the trained viewpoint range
     # (config/splits/hands19.yaml).
     azimuth = (160 if is_left else 20) + 40 * np.sin(phase + rng.uniform(0, np.pi))
-    rotations = np.stack([viewpoint_rotation(a, 10 * np.cos(p), 8 * np.sin(p)) for a, p in zip(azimuth, phase)])
+    rotations = np.stack(
+        [viewpoint_rotation(a, 10 * np.cos(p), 8 * np.sin(p)) for a, p in zip(azimuth, phase)]
+    )
     return HandTrack(is_left, poses, centre + sway, rotations)
 
 
@@ -61,9 +66,18 @@ class SyntheticHandsSource:
         self.camera = camera
         rng = np.random.default_rng([seed, hands])
         sides = [False] if hands == 1 else [True, False]
-        pixels = [np.array([camera.width * (0.35 if left else 0.65) if hands == 2 else camera.width / 2,
-                            camera.height * 0.55]) for left in sides]
-        self._tracks = [_track(rng, camera, left, loop_frames, pixel) for left, pixel in zip(sides, pixels)]
+        pixels = [
+            np.array(
+                [
+                    camera.width * (0.35 if left else 0.65) if hands == 2 else camera.width / 2,
+                    camera.height * 0.55,
+                ]
+            )
+            for left in sides
+        ]
+        self._tracks = [
+            _track(rng, camera, left, loop_frames, pixel) for left, pixel in zip(sides, pixels)
+        ]
         self._skins = np.stack([sample_skin(rng)] * hands)
         self._background = random_background(rng, camera.height, camera.width)
         self._seed = seed
@@ -81,14 +95,20 @@ class SyntheticHandsSource:
             is_left = np.array([t.is_left for t in tracks])
             at_origin = HandParameters(pose, shape, rotation, np.zeros((len(tracks), 3)), is_left)
             wrists = np.stack([t.positions[index] for t in tracks])
-            hands = HandParameters(pose, shape, rotation, wrists - at_origin.keypoints()[:, 0], is_left)
+            hands = HandParameters(
+                pose, shape, rotation, wrists - at_origin.keypoints()[:, 0], is_left
+            )
             rng = np.random.default_rng([self._seed, index])
-            self._cache[index] = render_hands(rng, self.camera, hands, self._skins, self._background, effects=False)
+            self._cache[index] = render_hands(
+                rng, self.camera, hands, self._skins, self._background, effects=False
+            )
         return self._cache[index]
 
     def prepare(self) -> None:
         """Render the whole loop now (at start-up) so the camera keeps its rate from frame one."""
-        for index in tqdm(range(self._loop_frames), desc="rendering synthetic hands", unit="frame", leave=False):
+        for index in tqdm(
+            range(self._loop_frames), desc="rendering synthetic hands", unit="frame", leave=False
+        ):
             self.frame(index)
 
     def read(self) -> np.ndarray:

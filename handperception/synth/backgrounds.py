@@ -4,6 +4,7 @@ Why varied: a network trained on hands over flat colour learns "anything not fla
 real robot scenes have texture, edges, skin-coloured objects and lighting gradients, so every
 background mixes a base layer with clutter, including skin-like blobs as distractors.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -87,12 +88,18 @@ def _stripe_parity(phase: np.ndarray) -> np.ndarray:
     return np.mod(phase, 2, out=phase)
 
 
-def _add_clutter(rng: np.random.Generator, image: np.ndarray, skin_colour: np.ndarray | None) -> None:
+def _add_clutter(
+    rng: np.random.Generator, image: np.ndarray, skin_colour: np.ndarray | None
+) -> None:
     """Draw random filled shapes and lines in place; some in skin colour as distractors."""
     height, width = image.shape[:2]
     scale = max(height, width)
     for _ in range(int(rng.integers(2, 9))):
-        colour = skin_colour * rng.uniform(0.7, 1.2) if skin_colour is not None and rng.random() < 0.15 else _random_colour(rng)
+        colour = (
+            skin_colour * rng.uniform(0.7, 1.2)
+            if skin_colour is not None and rng.random() < 0.15
+            else _random_colour(rng)
+        )
         colour = tuple(float(c) for c in np.clip(colour, 0, 255))
         centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         size = int(rng.uniform(0.03, 0.3) * scale) + 1
@@ -104,10 +111,19 @@ def _add_clutter(rng: np.random.Generator, image: np.ndarray, skin_colour: np.nd
             cv2.rectangle(image, centre, corner, colour, -1)
         elif kind == 2:
             axes = (size, int(rng.uniform(0.2, 1.0) * size) + 1)
-            cv2.ellipse(image, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA)
+            cv2.ellipse(
+                image, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA
+            )
         else:
             end = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-            cv2.line(image, centre, end, colour, int(rng.integers(1, max(2, scale // 40) + 1)), cv2.LINE_AA)
+            cv2.line(
+                image,
+                centre,
+                end,
+                colour,
+                int(rng.integers(1, max(2, scale // 40) + 1)),
+                cv2.LINE_AA,
+            )
 
 
 def random_background(

@@ -3,6 +3,7 @@
 Why: a generator can pass every numeric test and still draw something that is not a hand;
 every synth run writes this PNG so a person can see what the networks will be fed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,9 @@ def segmentation_colours() -> np.ndarray:
     return np.concatenate([[[0.0, 0.0, 0.0]], 0.5 + 0.5 * base, 0.8 * base])
 
 
-def save_contact_sheet(items: list[dict[str, np.ndarray]], path: str | Path, columns: int = 4) -> Path:
+def save_contact_sheet(
+    items: list[dict[str, np.ndarray]], path: str | Path, columns: int = 4
+) -> Path:
     """Write a PNG grid: per item, RGB with skeleton lines (dots: visible joints, crosses:
     occluded or outside) and the segmentation blended over the RGB."""
     if not items:

@@ -5,6 +5,7 @@ machine; shards freeze a benchmark split so every method is evaluated on the sam
 Items are dicts of numpy arrays (the fields of ``render.HandFrame``); torch's default collate
 turns them into tensors.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,15 @@ class SynthHandDataset(Dataset):
         size: int = 128,
     ) -> None:
         if kind not in DATASET_KINDS:
-            raise ValueError(f"unknown dataset kind {kind!r}; expected one of {sorted(DATASET_KINDS)}")
+            raise ValueError(
+                f"unknown dataset kind {kind!r}; expected one of {sorted(DATASET_KINDS)}"
+            )
         if partition not in PARTITIONS:
             raise ValueError(f"unknown partition {partition!r}; expected one of {PARTITIONS}")
         if length < 0 or seed < 0 or size < 8:
-            raise ValueError(f"need length >= 0, seed >= 0, size >= 8; got {length}, {seed}, {size}")
+            raise ValueError(
+                f"need length >= 0, seed >= 0, size >= 8; got {length}, {seed}, {size}"
+            )
         self.spec, self.partition, self.kind = spec, partition, kind
         self.length, self.seed, self.size = length, seed, size
 
@@ -64,8 +69,10 @@ class SynthHandDataset(Dataset):
         """Everything the items depend on: the manifest of written shards and the key of cached ones."""
         return {
             "split": self.spec.name,
-            "ranges": {axis: {name: [list(r.train), list(r.test)] for name, r in params.items()}
-                       for axis, params in self.spec.ranges.items()},
+            "ranges": {
+                axis: {name: [list(r.train), list(r.test)] for name, r in params.items()}
+                for axis, params in self.spec.ranges.items()
+            },
             "renderer": RENDERER_VERSION,
             "partition": self.partition,
             "kind": self.kind,
@@ -96,25 +103,41 @@ def write_item_shards(
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     buffer: list[dict[str, np.ndarray]] = []
-    for index in tqdm(range(length), desc=f"synth {description.get('kind', 'items')}", unit="item", disable=not progress):
+    for index in tqdm(
+        range(length),
+        desc=f"synth {description.get('kind', 'items')}",
+        unit="item",
+        disable=not progress,
+    ):
         item = make_item(index)
         if buffer and set(item) != set(buffer[0]):
-            raise ValueError(f"item {index} has fields {sorted(item)}, expected {sorted(buffer[0])}")
+            raise ValueError(
+                f"item {index} has fields {sorted(item)}, expected {sorted(buffer[0])}"
+            )
         buffer.append(item)
         if len(buffer) == shard_size or index == length - 1:
             path = out / SHARD_PATTERN.format(len(paths))
-            np.savez_compressed(path, **{name: np.stack([np.asarray(i[name]) for i in buffer]) for name in buffer[0]})
+            np.savez_compressed(
+                path,
+                **{name: np.stack([np.asarray(i[name]) for i in buffer]) for name in buffer[0]},
+            )
             paths.append(path)
             buffer = []
-    manifest = dict(description, length=length, shard_size=shard_size, shards=[p.name for p in paths])
+    manifest = dict(
+        description, length=length, shard_size=shard_size, shards=[p.name for p in paths]
+    )
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return paths
 
 
-def write_shards(dataset: SynthHandDataset, out_dir: str | Path, shard_size: int = 1000, progress: bool = True) -> list[Path]:
+def write_shards(
+    dataset: SynthHandDataset, out_dir: str | Path, shard_size: int = 1000, progress: bool = True
+) -> list[Path]:
     """Write the dataset as compressed ``shard_XXXXX.npz`` files (arrays stacked per field) plus
     ``manifest.json`` (dataset description and shard list); returns the shard paths."""
-    return write_item_shards(dataset.__getitem__, len(dataset), out_dir, dataset.describe(), shard_size, progress)
+    return write_item_shards(
+        dataset.__getitem__, len(dataset), out_dir, dataset.describe(), shard_size, progress
+    )
 
 
 class ShardDataset(Dataset):

@@ -4,6 +4,7 @@ Why: robot cameras blur moving hands, add noise in dim light and vary in white b
 network that has only seen clean renders fails on all three. Labels are untouched (they are the
 ground truth of the sharp scene).
 """
+
 from __future__ import annotations
 
 import cv2
@@ -52,7 +53,10 @@ def add_sensor_noise(rng: np.random.Generator, image: np.ndarray, std: float) ->
     for start in range(0, len(flat), band):
         rows = flat[start : start + band]
         raw = rng.bit_generator.random_raw((2 * rows.size + 7) // 8).view(np.uint8)
-        first, second = raw[: rows.size].reshape(rows.shape), raw[rows.size : 2 * rows.size].reshape(rows.shape)
+        first, second = (
+            raw[: rows.size].reshape(rows.shape),
+            raw[rows.size : 2 * rows.size].reshape(rows.shape),
+        )
         rows += cv2.addWeighted(first, scale, second, scale, -255.0 * scale, dtype=cv2.CV_32F)
     return image
 

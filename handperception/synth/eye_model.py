@@ -5,6 +5,7 @@ and extrapolation test sets differ only in the ranges of a spec, so sampling mus
 deterministic function of (spec, seed, index). Angles are radians in the parameters and degrees
 in the spec (people write specs); lengths in metres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -43,10 +44,20 @@ class EyeSpec:
 
     def __post_init__(self) -> None:
         limits = {
-            "gaze_pitch_deg": (-80, 80), "gaze_yaw_deg": (-80, 80), "head_pitch_deg": (-70, 70),
-            "head_yaw_deg": (-80, 80), "openness": (0, 1), "skin_albedo": (0, 1), "iris_albedo": (0, 1),
-            "sclera_albedo": (0, 1), "pupil_ratio": (0.05, 0.9), "light_angle_deg": (0, 89), "ambient": (0, 1),
-            "glint": (0, 2), "noise_std": (0, 0.5), "blur_sigma": (0, 5),
+            "gaze_pitch_deg": (-80, 80),
+            "gaze_yaw_deg": (-80, 80),
+            "head_pitch_deg": (-70, 70),
+            "head_yaw_deg": (-80, 80),
+            "openness": (0, 1),
+            "skin_albedo": (0, 1),
+            "iris_albedo": (0, 1),
+            "sclera_albedo": (0, 1),
+            "pupil_ratio": (0.05, 0.9),
+            "light_angle_deg": (0, 89),
+            "ambient": (0, 1),
+            "glint": (0, 2),
+            "noise_std": (0, 0.5),
+            "blur_sigma": (0, 5),
         }
         for f in fields(self):
             if f.name == "max_eye_in_head_deg":
@@ -56,9 +67,13 @@ class EyeSpec:
                 raise ValueError(f"EyeSpec.{f.name} must be a finite (low, high) pair, got {value}")
             low, high = limits[f.name]
             if not (low <= value[0] <= value[1] <= high):
-                raise ValueError(f"EyeSpec.{f.name} must satisfy {low} <= low <= high <= {high}, got {value}")
+                raise ValueError(
+                    f"EyeSpec.{f.name} must satisfy {low} <= low <= high <= {high}, got {value}"
+                )
         if not (0 < self.max_eye_in_head_deg <= 90):
-            raise ValueError(f"EyeSpec.max_eye_in_head_deg must be in (0, 90], got {self.max_eye_in_head_deg}")
+            raise ValueError(
+                f"EyeSpec.max_eye_in_head_deg must be in (0, 90], got {self.max_eye_in_head_deg}"
+            )
 
     @classmethod
     def from_dict(cls, values: dict) -> "EyeSpec":
@@ -67,7 +82,9 @@ class EyeSpec:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown EyeSpec keys: {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**{k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in values.items()})
+        return cls(
+            **{k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in values.items()}
+        )
 
 
 @dataclass(frozen=True)

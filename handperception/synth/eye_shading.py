@@ -12,6 +12,7 @@ iris disc of Deep Pictorial Gaze's iris map); the skin is a height field over th
 opening (wider than the eyeball, as real eye fissures are: the deep corners show as shadow) whose
 upper lid follows the eye's pitch, as real lids do.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from handperception.synth.eye_model import EyeParams
 
 SKIN_PLANE_DEPTH = 0.0066  # skin plane in front of the eyeball centre, metres
 LID_THICKNESS = 0.0008  # lids drape this far outside the eyeball, metres
-CORNER_HALF_WIDTH = 1.15  # eye corners at +-this fraction of the eyeball radius (past its silhouette)
+CORNER_HALF_WIDTH = (
+    1.15  # eye corners at +-this fraction of the eyeball radius (past its silhouette)
+)
 CORNER_DROP = 0.05  # eye corners this fraction of the radius below the eyeball centre
 
 
@@ -56,7 +59,9 @@ def corner_midpoint(params: EyeParams) -> np.ndarray:
     return np.array([0.0, CORNER_DROP * params.eyeball_radius, -SKIN_PLANE_DEPTH])
 
 
-def _lid_curves(s: np.ndarray, params: EyeParams, eye_pitch: float) -> tuple[np.ndarray, np.ndarray]:
+def _lid_curves(
+    s: np.ndarray, params: EyeParams, eye_pitch: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Upper and lower lid heights (head-frame y, metres) at s = x / corner half-width in [-1, 1]."""
     r = params.eyeball_radius
     inside = np.clip(1.0 - s * s, 0.0, None)
@@ -70,7 +75,9 @@ def _lid_curves(s: np.ndarray, params: EyeParams, eye_pitch: float) -> tuple[np.
     return y_upper, y_lower
 
 
-def _skin_height(x: np.ndarray, y: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _skin_height(
+    x: np.ndarray, y: np.ndarray, r: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Skin height H(x, y) outwards (-z) from the skin plane and its gradient, head frame, metres.
 
     The lids' bulge over the eyeball is a Gaussian reaching LID_THICKNESS outside the eyeball's
@@ -83,37 +90,56 @@ def _skin_height(x: np.ndarray, y: np.ndarray, r: float) -> tuple[np.ndarray, np
     cheek = 0.003 * np.exp(-(((y - 0.021) / 0.006) ** 2))
     height = bulge + brow + cheek
     gx = -bulge * x / sigma2
-    gy = -bulge * y / sigma2 + brow * (-2 * (y + 0.017) / 0.005**2) + cheek * (-2 * (y - 0.021) / 0.006**2)
+    gy = (
+        -bulge * y / sigma2
+        + brow * (-2 * (y + 0.017) / 0.005**2)
+        + cheek * (-2 * (y - 0.021) / 0.006**2)
+    )
     return height, gx, gy
 
 
-def _skin_albedo(x: np.ndarray, y: np.ndarray, params: EyeParams, y_upper: np.ndarray, s: np.ndarray) -> np.ndarray:
+def _skin_albedo(
+    x: np.ndarray, y: np.ndarray, params: EyeParams, y_upper: np.ndarray, s: np.ndarray
+) -> np.ndarray:
     """Skin albedo with pores-scale texture, the upper lid crease, lashes and the eyebrow."""
     phase = params.texture_phase.tolist()  # Python floats keep the arrays float32
     texture = np.zeros_like(x)
     for k in range(4):
         wavelength = 0.0015 + 0.0008 * k
         angle = phase[4 + k]
-        texture += np.sin((np.cos(angle) * x + np.sin(angle) * y) * 2 * np.pi / wavelength + phase[8 + k])
+        texture += np.sin(
+            (np.cos(angle) * x + np.sin(angle) * y) * 2 * np.pi / wavelength + phase[8 + k]
+        )
     albedo = params.skin_albedo * (1.0 + 0.025 * texture)
     on_lid = np.clip(1.2 - np.abs(s), 0.0, 1.0)
     crease = np.exp(-(((y - (y_upper - 0.0042)) / 0.0008) ** 2)) * on_lid
     above = y_upper - y  # > 0 above the upper lid margin
     lash_density = 0.6 + 0.4 * np.sin(x * 2 * np.pi / 0.0007 + phase[12]) ** 2
-    lashes = np.clip(1.0 - above / 0.0013, 0.0, 1.0) * (above > -0.0002) * lash_density * np.clip(1.0 - np.abs(s), 0, 1) ** 0.3
+    lashes = (
+        np.clip(1.0 - above / 0.0013, 0.0, 1.0)
+        * (above > -0.0002)
+        * lash_density
+        * np.clip(1.0 - np.abs(s), 0, 1) ** 0.3
+    )
     arch = -0.0185 + 0.004 * (x * params.side / 0.02) + 0.005 * (x / 0.02) ** 2
     brow = np.exp(-(((y - arch) / 0.0022) ** 2)) * np.clip(1.0 - (x / 0.026) ** 2, 0.0, 1.0)
     darkening = 1.0 - 0.25 * crease - 0.85 * np.clip(lashes, 0, 1) - 0.55 * brow
     return albedo * darkening
 
 
-def _iris_albedo(n_dot_g: np.ndarray, theta: np.ndarray, params: EyeParams, sclera: np.ndarray) -> np.ndarray:
+def _iris_albedo(
+    n_dot_g: np.ndarray, theta: np.ndarray, params: EyeParams, sclera: np.ndarray
+) -> np.ndarray:
     """Albedo on the eyeball: sclera, limbus, textured iris and pupil, blended over ~0.05 iris radii."""
     alpha = np.arcsin(params.iris_radius / params.eyeball_radius)
     rho = np.arccos(np.clip(n_dot_g, -1.0, 1.0)) / alpha  # 0 at the pupil centre, 1 at the limbus
     phase = params.texture_phase.tolist()  # Python floats keep the arrays float32
-    streaks = (np.sin(9 * theta + phase[0]) + np.sin(17 * theta + phase[1]) + np.sin(31 * theta + phase[2])) / 3
-    iris = params.iris_albedo * (1.0 + 0.3 * streaks * rho + 0.4 * np.exp(-(((rho - 0.62) / 0.08) ** 2)))
+    streaks = (
+        np.sin(9 * theta + phase[0]) + np.sin(17 * theta + phase[1]) + np.sin(31 * theta + phase[2])
+    ) / 3
+    iris = params.iris_albedo * (
+        1.0 + 0.3 * streaks * rho + 0.4 * np.exp(-(((rho - 0.62) / 0.08) ** 2))
+    )
     iris *= 1.0 - 0.6 * np.clip((rho - 0.82) / 0.18, 0.0, 1.0)  # dark limbal ring
     pupil_edge = np.clip((rho - params.pupil_ratio) / 0.06 + 0.5, 0.0, 1.0)
     iris = 0.02 + (iris - 0.02) * pupil_edge
@@ -147,7 +173,9 @@ def shade_eye(dirs: np.ndarray, pose: EyePose, params: EyeParams) -> EyeShading:
     denom = dirs @ g
     t_disc = float(disc_centre @ g) / np.where(np.abs(denom) > 1e-9, denom, np.float32(1e-9))
     miss = t_disc[:, None] * dirs - disc_centre
-    iris_map = ((np.einsum("ij,ij->i", miss, miss) < params.iris_radius**2) & (t_disc > 0)).astype(np.float32)
+    iris_map = ((np.einsum("ij,ij->i", miss, miss) < params.iris_radius**2) & (t_disc > 0)).astype(
+        np.float32
+    )
 
     # Skin: intersect the height field by fixed-point iteration along each ray.
     d_head, c_head = dirs @ rot, rot.T @ c
@@ -179,7 +207,9 @@ def shade_eye(dirs: np.ndarray, pose: EyePose, params: EyeParams) -> EyeShading:
     theta = np.arctan2(n_in @ e2, n_in @ e1)
     caruncle = np.exp(-(((s_in - params.side) / 0.25) ** 2))
     sclera = params.sclera_albedo * (1.0 - 0.45 * caruncle) * (1.0 - 0.25 * s_in**4)
-    eye_albedo = np.where(hit_in, _iris_albedo(n_in @ g, theta, params, sclera), 0.35 * params.skin_albedo)
+    eye_albedo = np.where(
+        hit_in, _iris_albedo(n_in @ g, theta, params, sclera), 0.35 * params.skin_albedo
+    )
     lid_shadow = (1.0 - 0.5 * np.exp(-(qy_in - y_upper[inside]) / 0.0009)) * (
         1.0 - 0.25 * np.exp(-(y_lower[inside] - qy_in) / 0.0005)
     )

@@ -3,6 +3,7 @@
 Why: label bugs in gaze data (a flipped yaw, maps from the wrong eye) are invisible in loss
 curves but obvious on a sheet, so every change to the eye renderer gets looked at.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 
-def eye_contact_sheet(batch: dict[str, np.ndarray], path: str | Path, columns: int = 4, title: str = "") -> Path:
+def eye_contact_sheet(
+    batch: dict[str, np.ndarray], path: str | Path, columns: int = 4, title: str = ""
+) -> Path:
     """Write a PNG of a batch from ``render_eye_batch`` (needs image, gazemaps, gaze_pitchyaw).
 
     Each cell is the grey patch with a green arrow (the gaze's image-plane direction, length
@@ -27,19 +30,32 @@ def eye_contact_sheet(batch: dict[str, np.ndarray], path: str | Path, columns: i
         raise ValueError("eye_contact_sheet needs at least one sample and a positive column count")
     rows = int(np.ceil(len(images) / columns))
     height, width = images.shape[1:3]
-    fig, axes = plt.subplots(rows, 2 * columns, figsize=(2 * columns * 1.6, rows * 1.15), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, 2 * columns, figsize=(2 * columns * 1.6, rows * 1.15), squeeze=False
+    )
     for ax in axes.ravel():
         ax.axis("off")
     ys, xs = np.mgrid[:height, :width]
     for i in range(len(images)):
-        ax_img, ax_map = axes[i // columns, 2 * (i % columns)], axes[i // columns, 2 * (i % columns) + 1]
+        ax_img, ax_map = (
+            axes[i // columns, 2 * (i % columns)],
+            axes[i // columns, 2 * (i % columns) + 1],
+        )
         ax_img.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         eyeball = maps[i, 0]
         cx, cy = (eyeball * xs).sum() / eyeball.sum(), (eyeball * ys).sum() / eyeball.sum()
         pitch, yaw = gaze[i]
         length = 0.45 * width
-        ax_img.arrow(cx, cy, -length * np.cos(pitch) * np.sin(yaw), -length * np.sin(pitch),
-                     color="lime", width=0.5, head_width=2.5, length_includes_head=True)
+        ax_img.arrow(
+            cx,
+            cy,
+            -length * np.cos(pitch) * np.sin(yaw),
+            -length * np.sin(pitch),
+            color="lime",
+            width=0.5,
+            head_width=2.5,
+            length_includes_head=True,
+        )
         ax_img.set_title(f"p {np.degrees(pitch):+.0f} y {np.degrees(yaw):+.0f}", fontsize=6, pad=1)
         overlay = np.stack([maps[i, 1], np.zeros_like(eyeball), maps[i, 0]], axis=-1)
         ax_map.imshow(np.clip(overlay, 0, 1))

@@ -10,6 +10,7 @@ is rotated by the sample's head pitch/yaw (no roll: normalisation removes it) an
 by the gaze. Gazemaps follow Park et al. (ECCV 2018): map 0 is the projected eyeball, map 1 the
 projected iris disc, both drawn whole even where the lids hide them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,9 +107,13 @@ def eye_pose_in_patch(params: EyeParams, spec: NormalizationSpec) -> EyePose:
     return EyePose(centre, head_rotation, params.gaze_vector)
 
 
-def render_eye_patch(params: EyeParams, spec: NormalizationSpec = NormalizationSpec(), noise_seed: int = 0) -> EyePatch:
+def render_eye_patch(
+    params: EyeParams, spec: NormalizationSpec = NormalizationSpec(), noise_seed: int = 0
+) -> EyePatch:
     """Render one normalised eye patch with its gazemaps; noise drawn from ``noise_seed``."""
-    layers = shade_window(spec.camera_matrix, spec.width, spec.height, 0, 0, eye_pose_in_patch(params, spec), params)
+    layers = shade_window(
+        spec.camera_matrix, spec.width, spec.height, 0, 0, eye_pose_in_patch(params, spec), params
+    )
     image = finish_image(layers[0], params, np.random.default_rng(noise_seed))
     return EyePatch(
         image=image,
@@ -119,10 +124,14 @@ def render_eye_patch(params: EyeParams, spec: NormalizationSpec = NormalizationS
     )
 
 
-def sample_eye_patch(spec: EyeSpec, seed: int, index: int, norm: NormalizationSpec = NormalizationSpec()) -> EyePatch:
+def sample_eye_patch(
+    spec: EyeSpec, seed: int, index: int, norm: NormalizationSpec = NormalizationSpec()
+) -> EyePatch:
     """Sample ``index`` of data set ``seed``: deterministic, byte-identical on every call."""
     params = sample_eye_params(spec, seed, index)
-    return render_eye_patch(params, norm, noise_seed=int(np.random.default_rng([seed, index, 1]).integers(2**31)))
+    return render_eye_patch(
+        params, norm, noise_seed=int(np.random.default_rng([seed, index, 1]).integers(2**31))
+    )
 
 
 def render_eye_batch(
@@ -141,7 +150,9 @@ def render_eye_batch(
         sample_eye_patch(spec, seed, i, norm)
         for i in tqdm(range(start, start + count), desc="eye patches", disable=not progress)
     ]
-    return {key: np.stack([getattr(p, key) for p in patches]) for key in EyePatch.__dataclass_fields__}
+    return {
+        key: np.stack([getattr(p, key) for p in patches]) for key in EyePatch.__dataclass_fields__
+    }
 
 
 def _fit_clipped_disc(disc_map: np.ndarray) -> tuple[np.ndarray, float]:

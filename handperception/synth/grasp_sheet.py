@@ -4,6 +4,7 @@ Why: a grasp generator can meet every numeric threshold and still produce hands 
 beside the object or clip through it; a grid of 3D views shows at a glance whether the fingers
 wrap the objects. Everything is drawn in the object's own frame so sizes compare across cells.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,7 +46,9 @@ def save_grasp_sheet(
     hands = hands if hands is not None else [None] * len(objects)
     titles = titles if titles is not None else [obj.kind for obj in objects]
     if len(hands) != len(objects) or len(titles) != len(objects):
-        raise ValueError(f"need one hand entry and title per object, got {len(hands)} and {len(titles)} for {len(objects)}")
+        raise ValueError(
+            f"need one hand entry and title per object, got {len(hands)} and {len(titles)} for {len(objects)}"
+        )
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,7 +59,14 @@ def save_grasp_sheet(
     for number, (obj, hand, title) in enumerate(zip(objects, hands, titles)):
         ax = figure.add_subplot(rows, columns, number + 1, projection="3d")
         mesh = obj.local_mesh
-        ax.plot_trisurf(*mesh.vertices.T, triangles=mesh.faces, color="#b0b0b0", alpha=0.45, linewidth=0.0, shade=True)
+        ax.plot_trisurf(
+            *mesh.vertices.T,
+            triangles=mesh.faces,
+            color="#b0b0b0",
+            alpha=0.45,
+            linewidth=0.0,
+            shade=True,
+        )
         points = [mesh.vertices]
         if hand is not None:
             keypoints, contacts, skin, skin_finger = hand
@@ -66,7 +76,9 @@ def save_grasp_sheet(
                 colour = PALM_COLOUR if parent == 0 else FINGER_COLOURS[finger_of_joint(child)]
                 ax.plot(*keypoints[[parent, child]].T, color=colour, linewidth=2.2)
             tips = keypoints[list(FINGERTIPS)]
-            ax.scatter(*tips.T, c=list(FINGER_COLOURS), s=np.where(contacts, 40, 8), depthshade=False)
+            ax.scatter(
+                *tips.T, c=list(FINGER_COLOURS), s=np.where(contacts, 40, 8), depthshade=False
+            )
             points.append(keypoints)
             _look_along_knuckles(ax, keypoints)
         _equal_axes(ax, np.concatenate(points))
@@ -85,8 +97,10 @@ def _look_along_knuckles(ax, keypoints: np.ndarray) -> None:
     curl around the object is seen nearly edge-on."""
     knuckles = keypoints[5] - keypoints[17]
     knuckles /= np.linalg.norm(knuckles)
-    ax.view_init(elev=float(np.degrees(np.arcsin(np.clip(knuckles[2], -1, 1)))),
-                 azim=float(np.degrees(np.arctan2(knuckles[1], knuckles[0]))) + 30.0)
+    ax.view_init(
+        elev=float(np.degrees(np.arcsin(np.clip(knuckles[2], -1, 1)))),
+        azim=float(np.degrees(np.arctan2(knuckles[1], knuckles[0]))) + 30.0,
+    )
 
 
 def _equal_axes(ax, points: np.ndarray) -> None:
@@ -105,7 +119,16 @@ def save_grasps_sheet(grasps: list, path: str | Path, columns: int = 4) -> Path:
     for grasp in grasps:
         surface = grasp.surface()
         rotation, centre = grasp.object.pose[:3, :3], grasp.object.pose[:3, 3]
-        drawings.append(HandDrawing(grasp.keypoints_object, grasp.finger_contacts, (surface.points - centre) @ rotation, surface.finger))
-        titles.append(f"{grasp.object.kind} {grasp.object.size * 100:.1f} cm, {'left' if grasp.is_left else 'right'}, "
-                      f"{int(grasp.finger_contacts.sum())} fingers")
+        drawings.append(
+            HandDrawing(
+                grasp.keypoints_object,
+                grasp.finger_contacts,
+                (surface.points - centre) @ rotation,
+                surface.finger,
+            )
+        )
+        titles.append(
+            f"{grasp.object.kind} {grasp.object.size * 100:.1f} cm, {'left' if grasp.is_left else 'right'}, "
+            f"{int(grasp.finger_contacts.sum())} fingers"
+        )
     return save_grasp_sheet([g.object for g in grasps], path, drawings, titles, columns)

@@ -14,15 +14,26 @@ Frames: world = the object's world frame from ``objects.sample_object`` (random 
 at the origin); object frame = the object's own (primitive) frame. Units metres and radians.
 Every item is a pure function of (split, partition, seed, index).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from handperception.geometry.contact import contact_ratio, interpenetration_volume, penetration_depth
+from handperception.geometry.contact import (
+    contact_ratio,
+    interpenetration_volume,
+    penetration_depth,
+)
 from handperception.skeleton.definition import FINGER_JOINTS
-from handperception.skeleton.kinematics import FLEXION, JOINT_LIMITS, SHAPE_DIM, forward_kinematics, sample_shapes
+from handperception.skeleton.kinematics import (
+    FLEXION,
+    JOINT_LIMITS,
+    SHAPE_DIM,
+    forward_kinematics,
+    sample_shapes,
+)
 from handperception.synth.hand_model import Capsules, hand_capsules
 from handperception.synth.hand_surface import (
     HandSurface,
@@ -30,7 +41,13 @@ from handperception.synth.hand_surface import (
     hand_volume_samples,
     sample_hand_surface,
 )
-from handperception.synth.objects import KINDS, ObjectSample, ObjectSpec, check_watertight, sample_object
+from handperception.synth.objects import (
+    KINDS,
+    ObjectSample,
+    ObjectSpec,
+    check_watertight,
+    sample_object,
+)
 from handperception.synth.poses import sample_synergy_poses
 from handperception.synth.splits import PARTITIONS, SplitSpec
 
@@ -80,20 +97,36 @@ class GraspSpec:
 
     def __post_init__(self) -> None:
         ObjectSpec(kinds=self.kinds)
-        for name in ("contact_threshold", "penetration_tolerance", "step_deg", "min_step_deg", "volume_spacing"):
+        for name in (
+            "contact_threshold",
+            "penetration_tolerance",
+            "step_deg",
+            "min_step_deg",
+            "volume_spacing",
+        ):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"GraspSpec.{name} must be positive, got {value}")
         if self.min_step_deg > self.step_deg:
-            raise ValueError(f"GraspSpec.min_step_deg {self.min_step_deg} exceeds step_deg {self.step_deg}")
+            raise ValueError(
+                f"GraspSpec.min_step_deg {self.min_step_deg} exceeds step_deg {self.step_deg}"
+            )
         if not 1 <= self.min_fingers <= NUM_FINGERS:
-            raise ValueError(f"GraspSpec.min_fingers must be in 1..{NUM_FINGERS}, got {self.min_fingers}")
-        for name, (low, high), bounds in (("clearance_range", self.clearance_range, (0.0, 0.05)),
-                                          ("preshape_amplitude", self.preshape_amplitude, (0.0, 1.0))):
+            raise ValueError(
+                f"GraspSpec.min_fingers must be in 1..{NUM_FINGERS}, got {self.min_fingers}"
+            )
+        for name, (low, high), bounds in (
+            ("clearance_range", self.clearance_range, (0.0, 0.05)),
+            ("preshape_amplitude", self.preshape_amplitude, (0.0, 1.0)),
+        ):
             if not (bounds[0] <= low <= high <= bounds[1]):
-                raise ValueError(f"GraspSpec.{name} must satisfy {bounds[0]} <= low <= high <= {bounds[1]}, got {(low, high)}")
+                raise ValueError(
+                    f"GraspSpec.{name} must satisfy {bounds[0]} <= low <= high <= {bounds[1]}, got {(low, high)}"
+                )
         if not 0.0 <= self.wrap_probability <= 1.0:
-            raise ValueError(f"GraspSpec.wrap_probability must be in [0, 1], got {self.wrap_probability}")
+            raise ValueError(
+                f"GraspSpec.wrap_probability must be in [0, 1], got {self.wrap_probability}"
+            )
         if self.attempts_per_object < 1 or self.objects_per_item < 1:
             raise ValueError("GraspSpec.attempts_per_object and objects_per_item must be >= 1")
 
@@ -145,7 +178,6 @@ class GraspSample:
         }
 
 
-
 def object_item(obj: ObjectSample, n_points: int = OBJECT_POINTS) -> dict[str, np.ndarray]:
     """Fixed-shape arrays describing an object: kind index into KINDS, size (m), pose (4, 4) and
     (n_points, 3) world surface points with outward normals, sampled area-uniformly with a
@@ -160,7 +192,9 @@ def object_item(obj: ObjectSample, n_points: int = OBJECT_POINTS) -> dict[str, n
     }
 
 
-def _surface_sample(obj: ObjectSample, n_points: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _surface_sample(
+    obj: ObjectSample, n_points: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, 3) area-uniform points on the world mesh and the (n,) faces they lie on."""
     triangles = obj.mesh.triangles
     areas = obj.mesh.area_faces
@@ -180,14 +214,20 @@ def _rng(seed: int, partition: str, stream: int, index: int) -> np.random.Genera
     return np.random.default_rng([seed, PARTITIONS.index(partition), stream, index])
 
 
-def _split_object(split: SplitSpec, partition: str, rng: np.random.Generator, kinds: tuple[str, ...]) -> ObjectSample:
+def _split_object(
+    split: SplitSpec, partition: str, rng: np.random.Generator, kinds: tuple[str, ...]
+) -> ObjectSample:
     """An object whose size comes from the split's ``object`` axis (extrapolation:object puts
     test sizes outside the training range)."""
     size = split.sample(rng, "object", partition)["size_m"]
-    return sample_object(ObjectSpec(kinds=kinds, size_range=(size, size)), int(rng.integers(2**31)), 0)
+    return sample_object(
+        ObjectSpec(kinds=kinds, size_range=(size, size)), int(rng.integers(2**31)), 0
+    )
 
 
-def sample_split_object(split: SplitSpec, partition: str, seed: int, index: int, kinds: tuple[str, ...] = KINDS) -> ObjectSample:
+def sample_split_object(
+    split: SplitSpec, partition: str, seed: int, index: int, kinds: tuple[str, ...] = KINDS
+) -> ObjectSample:
     """Object ``index`` of data set ``seed`` for a split partition (deterministic)."""
     return _split_object(split, partition, _rng(seed, partition, _STREAM_OBJECT, index), kinds)
 
@@ -199,7 +239,9 @@ def _principal_axes(obj: ObjectSample) -> np.ndarray:
     return vectors[:, ::-1].T
 
 
-def _approach_frame(obj: ObjectSample, rng: np.random.Generator, wrap_probability: float) -> np.ndarray:
+def _approach_frame(
+    obj: ObjectSample, rng: np.random.Generator, wrap_probability: float
+) -> np.ndarray:
     """(3, 3) hand frame -> world: +z (the back of the hand) along the approach direction u
     (object towards hand), +y (towards the fingers) perpendicular to it.
 
@@ -219,27 +261,50 @@ def _approach_frame(obj: ObjectSample, rng: np.random.Generator, wrap_probabilit
         angles = np.linspace(0, np.pi, 12, endpoint=False)
         directions = np.cos(angles)[:, None] * side + np.sin(angles)[:, None] * other
         spans = obj.mesh.vertices @ directions.T
-        fingers = directions[np.argmin(spans.max(axis=0) - spans.min(axis=0))] * rng.choice([-1.0, 1.0])
+        fingers = directions[np.argmin(spans.max(axis=0) - spans.min(axis=0))] * rng.choice(
+            [-1.0, 1.0]
+        )
     jitter = rng.uniform(-np.radians(20), np.radians(20))
     fingers = np.cos(jitter) * fingers + np.sin(jitter) * np.cross(u, fingers)
     return np.stack([np.cross(fingers, u), fingers, u], axis=1)
 
 
-def _finger_segment_depths(keypoints: np.ndarray, scale: float, is_left: bool, obj: ObjectSample) -> np.ndarray:
+def _finger_segment_depths(
+    keypoints: np.ndarray, scale: float, is_left: bool, obj: ObjectSample
+) -> np.ndarray:
     """(5, 3) smallest object SDF over each finger segment's skin samples (metres)."""
     capsules = hand_capsules(keypoints, scale, is_left)
-    finger_capsules = Capsules(*(getattr(capsules, f)[_FINGER_CAPSULES] for f in ("a", "b", "radius", "label")))
+    finger_capsules = Capsules(
+        *(getattr(capsules, f)[_FINGER_CAPSULES] for f in ("a", "b", "radius", "label"))
+    )
     points = capsule_surface_points(finger_capsules)
-    return obj.sdf(points.reshape(-1, 3)).reshape(len(finger_capsules.radius), -1).min(axis=1).reshape(NUM_FINGERS, 3)
+    return (
+        obj.sdf(points.reshape(-1, 3))
+        .reshape(len(finger_capsules.radius), -1)
+        .min(axis=1)
+        .reshape(NUM_FINGERS, 3)
+    )
 
 
 def _hand_clearance(keypoints: np.ndarray, scale: float, is_left: bool, obj: ObjectSample) -> float:
     """Smallest object SDF over all the hand's skin samples (metres)."""
-    return float(obj.sdf(capsule_surface_points(hand_capsules(keypoints, scale, is_left)).reshape(-1, 3)).min())
+    return float(
+        obj.sdf(
+            capsule_surface_points(hand_capsules(keypoints, scale, is_left)).reshape(-1, 3)
+        ).min()
+    )
 
 
-def _keypoints(pose: np.ndarray, shape: np.ndarray, rotation: np.ndarray, translation: np.ndarray, is_left: bool) -> np.ndarray:
-    return forward_kinematics(pose[None], shape[None], rotation[None], translation[None], np.array([is_left]))[0]
+def _keypoints(
+    pose: np.ndarray,
+    shape: np.ndarray,
+    rotation: np.ndarray,
+    translation: np.ndarray,
+    is_left: bool,
+) -> np.ndarray:
+    return forward_kinematics(
+        pose[None], shape[None], rotation[None], translation[None], np.array([is_left])
+    )[0]
 
 
 def _approach(obj, pose, shape, rotation, is_left, rng, spec: GraspSpec) -> np.ndarray | None:
@@ -251,14 +316,22 @@ def _approach(obj, pose, shape, rotation, is_left, rng, spec: GraspSpec) -> np.n
     """
     scale = float(shape[0])
     u = rotation[:, 2]
-    anchor = rotation @ (_GRASP_ANCHOR * scale + np.array([rng.uniform(-0.01, 0.01), rng.uniform(-0.012, 0.012), 0.0]) * scale)
+    anchor = rotation @ (
+        _GRASP_ANCHOR * scale
+        + np.array([rng.uniform(-0.01, 0.01), rng.uniform(-0.012, 0.012), 0.0]) * scale
+    )
     centre = obj.pose[:3, 3]
     reach = float(np.max(np.abs((obj.mesh.vertices - centre) @ u)))
     wanted = rng.uniform(*spec.clearance_range)
     distance = reach + 0.15
     for _ in range(40):
         translation = centre + u * distance - anchor
-        gap = _hand_clearance(_keypoints(pose, shape, rotation, translation, is_left), scale, is_left, obj) - wanted
+        gap = (
+            _hand_clearance(
+                _keypoints(pose, shape, rotation, translation, is_left), scale, is_left, obj
+            )
+            - wanted
+        )
         if gap < 1e-4:
             return translation
         distance -= gap
@@ -287,7 +360,9 @@ def _close(obj, pose, shape, rotation, translation, is_left, spec: GraspSpec) ->
         candidate_flexion = np.where(active, np.minimum(flexion + step[:, None], upper), flexion)
         candidate = pose.copy()
         candidate[:, FLEXION] = candidate_flexion.reshape(-1)
-        depths = _finger_segment_depths(_keypoints(candidate, shape, rotation, translation, is_left), scale, is_left, obj)
+        depths = _finger_segment_depths(
+            _keypoints(candidate, shape, rotation, translation, is_left), scale, is_left, obj
+        )
         sinks = moving & (depths.min(axis=1) < -spec.penetration_tolerance)
         accept = moving & ~sinks
         flexion = np.where(accept[:, None], candidate_flexion, flexion)
@@ -297,20 +372,39 @@ def _close(obj, pose, shape, rotation, translation, is_left, spec: GraspSpec) ->
         step = np.where(sinks, step / 2, step)
 
 
-def _measure(obj: ObjectSample, keypoints: np.ndarray, scale: float, is_left: bool, spec: GraspSpec):
+def _measure(
+    obj: ObjectSample, keypoints: np.ndarray, scale: float, is_left: bool, spec: GraspSpec
+):
     """Penetration depth (m), interpenetration volume (m^3), contact ratio and (5,) fingers
     touching, all on the final skin."""
     surface = sample_hand_surface(keypoints, scale, is_left)
     sdf = obj.sdf(surface.points)
-    closest = np.stack([surface.points[surface.finger == f][np.argmin(sdf[surface.finger == f])] for f in range(NUM_FINGERS)])
+    closest = np.stack(
+        [
+            surface.points[surface.finger == f][np.argmin(sdf[surface.finger == f])]
+            for f in range(NUM_FINGERS)
+        ]
+    )
     fingers = np.abs(obj.sdf(closest)) <= spec.contact_threshold
-    samples, per_sample = hand_volume_samples(surface.capsules, spec.volume_spacing, region=lambda p: obj.sdf(p) < 0)
+    samples, per_sample = hand_volume_samples(
+        surface.capsules, spec.volume_spacing, region=lambda p: obj.sdf(p) < 0
+    )
     volume = interpenetration_volume(samples, obj.sdf, per_sample) if len(samples) else 0.0
-    return (penetration_depth(surface.points, obj.sdf), volume,
-            contact_ratio(closest, obj.sdf, spec.contact_threshold), fingers)
+    return (
+        penetration_depth(surface.points, obj.sdf),
+        volume,
+        contact_ratio(closest, obj.sdf, spec.contact_threshold),
+        fingers,
+    )
 
 
-def grasp_object(obj: ObjectSample, rng: np.random.Generator, shape: np.ndarray, is_left: bool, spec: GraspSpec = GraspSpec()) -> GraspSample | None:
+def grasp_object(
+    obj: ObjectSample,
+    rng: np.random.Generator,
+    shape: np.ndarray,
+    is_left: bool,
+    spec: GraspSpec = GraspSpec(),
+) -> GraspSample | None:
     """One approach-and-close attempt on ``obj``; the grasp, or None when it is rejected.
 
     shape: (21,) hand shape. Raises ValueError when the object's mesh is not watertight (its SDF
@@ -319,7 +413,9 @@ def grasp_object(obj: ObjectSample, rng: np.random.Generator, shape: np.ndarray,
     check_watertight(obj.mesh)
     shape = np.asarray(shape, dtype=np.float64)
     if shape.shape != (SHAPE_DIM,) or not np.all(np.isfinite(shape)) or np.any(shape <= 0):
-        raise ValueError(f"shape must be {SHAPE_DIM} positive finite values (scale, bone ratios), got {shape}")
+        raise ValueError(
+            f"shape must be {SHAPE_DIM} positive finite values (scale, bone ratios), got {shape}"
+        )
     rotation = _approach_frame(obj, rng, spec.wrap_probability)
     pose = sample_synergy_poses(rng, 1, rng.uniform(*spec.preshape_amplitude))[0]
     pose[0, :2] = np.radians([rng.uniform(*bounds) for bounds in _THUMB_PRESHAPE_DEG])
@@ -348,7 +444,9 @@ def grasp_object(obj: ObjectSample, rng: np.random.Generator, shape: np.ndarray,
     )
 
 
-def sample_grasp(split: SplitSpec, partition: str, seed: int, index: int, spec: GraspSpec = GraspSpec()) -> GraspSample:
+def sample_grasp(
+    split: SplitSpec, partition: str, seed: int, index: int, spec: GraspSpec = GraspSpec()
+) -> GraspSample:
     """Grasp ``index`` of data set ``seed``: a hand (shape from the split's shape axis, either
     side) grasping an object (size from the split's object axis). Deterministic.
 
@@ -368,4 +466,6 @@ def sample_grasp(split: SplitSpec, partition: str, seed: int, index: int, spec: 
             if grasp is not None:
                 grasp.attempts = attempts
                 return grasp
-    raise RuntimeError(f"no grasp accepted after {attempts} attempts (seed {seed}, index {index}); loosen the GraspSpec")
+    raise RuntimeError(
+        f"no grasp accepted after {attempts} attempts (seed {seed}, index {index}); loosen the GraspSpec"
+    )

@@ -9,6 +9,7 @@ no holes.
 Segmentation labels (uint8): 0 background; left hand 1 palm, 2..6 thumb..little; right hand
 7 palm, 8..12 thumb..little.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,7 +107,10 @@ def hand_capsules(keypoints: np.ndarray, scale: float, is_left: bool) -> Capsule
     carpals = wrist + 0.5 * (mcps - mcps[1]) + 0.05 * (mcps - wrist)
     # A dense fan of thick, heavily overlapping rods between the knuckle line and the carpal
     # line: their grooves are ~1.5 mm deep, so the palm reads as one smooth slab.
-    knuckle_line, carpal_line = _polyline_samples(mcps, _PALM_RODS), _polyline_samples(carpals, _PALM_RODS)
+    knuckle_line, carpal_line = (
+        _polyline_samples(mcps, _PALM_RODS),
+        _polyline_samples(carpals, _PALM_RODS),
+    )
     starts += list(carpal_line)
     ends += list(knuckle_line)
     radii += [_METACARPAL_RADIUS * scale] * _PALM_RODS
@@ -118,7 +122,9 @@ def hand_capsules(keypoints: np.ndarray, scale: float, is_left: bool) -> Capsule
     ends.append(0.6 * thumb_mcp + 0.4 * keypoints[FINGER_JOINTS[0][0]])
     radii.append(_THENAR_RADIUS * scale)
     labels += [palm] * (len(starts) - len(labels))
-    return Capsules(np.array(starts), np.array(ends), np.array(radii), np.array(labels, dtype=np.uint8))
+    return Capsules(
+        np.array(starts), np.array(ends), np.array(radii), np.array(labels, dtype=np.uint8)
+    )
 
 
 def _polyline_samples(points: np.ndarray, count: int) -> np.ndarray:

@@ -7,6 +7,7 @@ this solid identical to what the renderer draws, so a grasp that looks closed is
 
 Units metres, any frame (whatever frame the keypoints are in).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def _axes(capsules: Capsules) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     """Unit axis w (C, 3), length L (C,), and two unit vectors u, v (C, 3) perpendicular to w."""
     axis = capsules.b - capsules.a
     length = np.linalg.norm(axis, axis=1)
-    w = np.where(length[:, None] > 1e-12, axis / np.maximum(length, 1e-12)[:, None], [0.0, 0.0, 1.0])
+    w = np.where(
+        length[:, None] > 1e-12, axis / np.maximum(length, 1e-12)[:, None], [0.0, 0.0, 1.0]
+    )
     helper = np.where(np.abs(w[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
     u = np.cross(w, helper)
     u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -133,7 +136,9 @@ def sample_hand_surface(keypoints: np.ndarray, scale: float, is_left: bool) -> H
 
 
 def hand_volume_samples(
-    capsules: Capsules, spacing: float = 0.0025, region: Callable[[np.ndarray], np.ndarray] | None = None
+    capsules: Capsules,
+    spacing: float = 0.0025,
+    region: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Points filling the union of capsules, each standing for ``spacing ** 3`` cubic metres.
 
@@ -160,7 +165,12 @@ def hand_volume_samples(
         # Inside this capsule, tested in its own frame (axis along z from 0 to L).
         axial = local[:, 2] - np.clip(local[:, 2], 0.0, length[index])
         local = local[local[:, 0] ** 2 + local[:, 1] ** 2 + axial**2 < radius**2]
-        points = capsules.a[index] + local[:, :1] * u[index] + local[:, 1:2] * v[index] + local[:, 2:] * w[index]
+        points = (
+            capsules.a[index]
+            + local[:, :1] * u[index]
+            + local[:, 1:2] * v[index]
+            + local[:, 2:] * w[index]
+        )
         if region is not None:
             points = points[np.asarray(region(points), dtype=bool)]
         if index > 0 and len(points):
@@ -170,4 +180,9 @@ def hand_volume_samples(
 
 
 def _subset(capsules: Capsules, selection) -> Capsules:
-    return Capsules(capsules.a[selection], capsules.b[selection], capsules.radius[selection], capsules.label[selection])
+    return Capsules(
+        capsules.a[selection],
+        capsules.b[selection],
+        capsules.radius[selection],
+        capsules.label[selection],
+    )

@@ -4,6 +4,7 @@ Why: eyes, objects and grasps are not rendered hand frames, so ``dataset.write_s
 to HandFrame's fields) does not fit them; this writer takes the fields from the first item and
 produces the same layout (``shard_XXXXX.npz`` + ``manifest.json``), so one reader serves all.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,13 +18,17 @@ from handperception.synth.splits import PARTITIONS, SplitSpec
 ITEM_KINDS = ("eyes", "objects", "grasps")
 
 
-def _eye_items(spec: SplitSpec, partition: str, seed: int) -> tuple[Callable[[int], dict], Callable[[list, Path], Path]]:
+def _eye_items(
+    spec: SplitSpec, partition: str, seed: int
+) -> tuple[Callable[[int], dict], Callable[[list, Path], Path]]:
     from handperception.synth.eye_model import EyeSpec
     from handperception.synth.eye_sheet import eye_contact_sheet
     from handperception.synth.eyes import EyePatch, sample_eye_patch
 
     if spec.mode != "interpolation":
-        raise ValueError(f"eye patches have no HANDS'19 axes; split {spec.name!r} does not apply (use 'interpolation')")
+        raise ValueError(
+            f"eye patches have no HANDS'19 axes; split {spec.name!r} does not apply (use 'interpolation')"
+        )
     # The partition picks a disjoint seed stream: train even seeds, test odd ones.
     eye_seed = 2 * seed + PARTITIONS.index(partition)
 
@@ -47,7 +52,9 @@ def _object_items(spec: SplitSpec, partition: str, seed: int):
         return object_item(obj), obj
 
     def sheet(objects: list, path: Path) -> Path:
-        return save_grasp_sheet(objects, path, titles=[f"{o.kind} {o.size * 100:.1f} cm" for o in objects])
+        return save_grasp_sheet(
+            objects, path, titles=[f"{o.kind} {o.size * 100:.1f} cm" for o in objects]
+        )
 
     return make, sheet
 
@@ -90,7 +97,9 @@ def write_synth_items(
             item = make_eye(index)
             return item, item
     else:
-        make, save_sheet = (_object_items if kind == "objects" else _grasp_items)(spec, partition, seed)
+        make, save_sheet = (_object_items if kind == "objects" else _grasp_items)(
+            spec, partition, seed
+        )
     shown: list = []
 
     def make_item(index: int) -> dict[str, np.ndarray]:

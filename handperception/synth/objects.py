@@ -9,6 +9,7 @@ Note: trimesh's own ``contains``/``proximity`` need the optional ``rtree`` packa
 environment lacks, so the mesh-based reference used for checking is the generalised winding
 number (``winding_number``), exact for closed meshes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,10 +38,19 @@ class ObjectSpec:
             raise ValueError(f"unknown object kinds {unknown}; known: {list(KINDS)}")
         low, high = self.size_range
         if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high):
-            raise ValueError(f"ObjectSpec.size_range must satisfy 0 < low <= high, got {self.size_range}")
+            raise ValueError(
+                f"ObjectSpec.size_range must satisfy 0 < low <= high, got {self.size_range}"
+            )
         pl, ph = np.asarray(self.position_low, float), np.asarray(self.position_high, float)
-        if pl.shape != (3,) or ph.shape != (3,) or not np.all(np.isfinite(pl) & np.isfinite(ph)) or np.any(pl > ph):
-            raise ValueError(f"ObjectSpec position box must be two finite 3-vectors with low <= high, got {pl}, {ph}")
+        if (
+            pl.shape != (3,)
+            or ph.shape != (3,)
+            or not np.all(np.isfinite(pl) & np.isfinite(ph))
+            or np.any(pl > ph)
+        ):
+            raise ValueError(
+                f"ObjectSpec position box must be two finite 3-vectors with low <= high, got {pl}, {ph}"
+            )
 
 
 def check_watertight(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
@@ -50,7 +60,9 @@ def check_watertight(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
     if not mesh.is_watertight:
         edges = np.sort(mesh.edges, axis=1)
         _, counts = np.unique(edges, axis=0, return_counts=True)
-        raise ValueError(f"mesh is not watertight: {int(np.sum(counts != 2))} edges are not shared by exactly two faces")
+        raise ValueError(
+            f"mesh is not watertight: {int(np.sum(counts != 2))} edges are not shared by exactly two faces"
+        )
     if not mesh.is_winding_consistent:
         raise ValueError("mesh is closed but its face winding is inconsistent")
     if mesh.volume <= 0:
@@ -71,8 +83,11 @@ def winding_number(mesh: trimesh.Trimesh, points: np.ndarray, chunk: int = 2048)
         a, b, c = (tri[None, :, k, :] - points[start : start + chunk, None, :] for k in range(3))
         la, lb, lc = (np.linalg.norm(v, axis=-1) for v in (a, b, c))
         det = np.einsum("pfi,pfi->pf", a, np.cross(b, c))
-        dots = (np.einsum("pfi,pfi->pf", a, b) * lc + np.einsum("pfi,pfi->pf", b, c) * la
-                + np.einsum("pfi,pfi->pf", c, a) * lb)
+        dots = (
+            np.einsum("pfi,pfi->pf", a, b) * lc
+            + np.einsum("pfi,pfi->pf", b, c) * la
+            + np.einsum("pfi,pfi->pf", c, a) * lb
+        )
         total[start : start + chunk] = np.arctan2(det, la * lb * lc + dots).sum(axis=1) * 2
     return total / (4 * np.pi)
 
@@ -90,7 +105,9 @@ def _sdf_cylinder(p: np.ndarray, radius: float, half_height: float) -> np.ndarra
 
 def _sdf_capsule(p: np.ndarray, radius: float, half_segment: float) -> np.ndarray:
     """Capsule: points within ``radius`` of the z-axis segment [-half_segment, half_segment]."""
-    closest = np.stack([np.zeros(len(p)), np.zeros(len(p)), np.clip(p[:, 2], -half_segment, half_segment)], axis=1)
+    closest = np.stack(
+        [np.zeros(len(p)), np.zeros(len(p)), np.clip(p[:, 2], -half_segment, half_segment)], axis=1
+    )
     return np.linalg.norm(p - closest, axis=1) - radius
 
 
@@ -156,14 +173,18 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     """Uniform random rotation from a normalised Gaussian quaternion."""
     quaternion = rng.normal(size=4)
     w, x, y, z = quaternion / np.linalg.norm(quaternion)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
-def _make_primitive(kind: str, size: float, rng: np.random.Generator) -> tuple[dict, trimesh.Trimesh]:
+def _make_primitive(
+    kind: str, size: float, rng: np.random.Generator
+) -> tuple[dict, trimesh.Trimesh]:
     """Dimensions and object-frame mesh of a primitive whose largest extent is ``size``."""
     if kind == "box":
         extents = rng.permutation(size * np.concatenate([[1.0], rng.uniform(0.2, 1.0, size=2)]))
@@ -176,21 +197,30 @@ def _make_primitive(kind: str, size: float, rng: np.random.Generator) -> tuple[d
             height, radius = size, size * rng.uniform(0.05, 0.5)
         else:
             radius, height = size / 2, size * rng.uniform(0.1, 1.0)
-        return {"radius": radius, "height": height}, trimesh.creation.cylinder(radius=radius, height=height, sections=48)
+        return {"radius": radius, "height": height}, trimesh.creation.cylinder(
+            radius=radius, height=height, sections=48
+        )
     if kind == "capsule":
         radius = size / 2 * rng.uniform(0.15, 0.5)
         segment = size - 2 * radius
-        return {"radius": radius, "segment": segment}, trimesh.creation.capsule(height=segment, radius=radius, count=[24, 24])
+        return {"radius": radius, "segment": segment}, trimesh.creation.capsule(
+            height=segment, radius=radius, count=[24, 24]
+        )
     if kind == "torus":
         minor = size / 2 * rng.uniform(0.1, 0.35)
         major = size / 2 - minor
-        mesh = trimesh.creation.torus(major_radius=major, minor_radius=minor, major_sections=48, minor_sections=24)
+        mesh = trimesh.creation.torus(
+            major_radius=major, minor_radius=minor, major_sections=48, minor_sections=24
+        )
         return {"major_radius": major, "minor_radius": minor}, mesh
     points = rng.normal(size=(int(rng.integers(12, 40)), 3)) * rng.uniform(0.3, 1.0, size=3)
     hull = trimesh.convex.convex_hull(points)
     hull.apply_translation(-hull.bounds.mean(axis=0))
     hull.apply_scale(size / hull.extents.max())
-    return {"normals": hull.face_normals.copy(), "offsets": np.einsum("ij,ij->i", hull.face_normals, hull.triangles[:, 0])}, hull
+    return {
+        "normals": hull.face_normals.copy(),
+        "offsets": np.einsum("ij,ij->i", hull.face_normals, hull.triangles[:, 0]),
+    }, hull
 
 
 def sample_object(spec: ObjectSpec, seed: int, index: int) -> ObjectSample:
@@ -204,4 +234,6 @@ def sample_object(spec: ObjectSpec, seed: int, index: int) -> ObjectSample:
     pose = np.eye(4)
     pose[:3, :3] = _random_rotation(rng)
     pose[:3, 3] = rng.uniform(spec.position_low, spec.position_high)
-    return ObjectSample(kind=kind, size=size, params=params, pose=pose, local_mesh=check_watertight(mesh))
+    return ObjectSample(
+        kind=kind, size=size, params=params, pose=pose, local_mesh=check_watertight(mesh)
+    )

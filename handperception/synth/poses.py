@@ -6,6 +6,7 @@ training poses are mixtures of a few canonical postures; video needs temporally 
 with human angular velocities. All samplers take a ``np.random.Generator`` so callers seed
 them per item, and every output respects ``JOINT_LIMITS``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +32,12 @@ SYNERGY_POSTURES: dict[str, np.ndarray] = {
     ),
     "relaxed": _posture(
         [(15, 20, 5), (15, 0, 0), (15, 0, 0)],
-        [_finger(25, 35, 15, 4), _finger(30, 40, 18), _finger(35, 45, 20, -4), _finger(40, 50, 22, -8)],
+        [
+            _finger(25, 35, 15, 4),
+            _finger(30, 40, 18),
+            _finger(35, 45, 20, -4),
+            _finger(40, 50, 22, -8),
+        ],
     ),
     "power": _posture(
         [(40, 35, 15), (45, 0, 0), (40, 0, 0)],
@@ -51,7 +57,9 @@ _SYNERGY_MATRIX = np.stack(list(SYNERGY_POSTURES.values()))
 _NOISE_DEG = np.array([7.0, 3.0, 1.5])
 
 
-def sample_uniform_poses(rng: np.random.Generator, n: int, limits: JointLimits = JOINT_LIMITS) -> np.ndarray:
+def sample_uniform_poses(
+    rng: np.random.Generator, n: int, limits: JointLimits = JOINT_LIMITS
+) -> np.ndarray:
     """(n, 15, 3) radians, each angle uniform within its limits."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")

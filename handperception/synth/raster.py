@@ -12,6 +12,7 @@ of its projected axis) and only the pixels of that stadium's row spans are teste
 Rays use the direction (x, y, 1) = K^-1 [u, v, 1] from the camera centre, so the ray parameter
 of a hit *is* its depth z in metres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +49,12 @@ class _Spans:
     last: np.ndarray
 
     def part(self, start: int, stop: int) -> "_Spans":
-        return _Spans(self.capsule[start:stop], self.row[start:stop], self.first[start:stop], self.last[start:stop])
+        return _Spans(
+            self.capsule[start:stop],
+            self.row[start:stop],
+            self.first[start:stop],
+            self.last[start:stop],
+        )
 
 
 def _footprint_spans(camera: PinholeCamera, capsules: Capsules) -> _Spans:
@@ -72,10 +78,14 @@ def _footprint_spans(camera: PinholeCamera, capsules: Capsules) -> _Spans:
     reach = focal.max() * capsules.radius * tilt / nearest + _FOOTPRINT_MARGIN_PX
 
     top = np.maximum(np.ceil(np.minimum(ends_a[:, 1], ends_b[:, 1]) - reach), 0).astype(np.int64)
-    bottom = np.minimum(np.floor(np.maximum(ends_a[:, 1], ends_b[:, 1]) + reach), camera.height - 1).astype(np.int64)
+    bottom = np.minimum(
+        np.floor(np.maximum(ends_a[:, 1], ends_b[:, 1]) + reach), camera.height - 1
+    ).astype(np.int64)
     rows_per = np.maximum(bottom - top + 1, 0)
     capsule = np.repeat(np.arange(len(reach)), rows_per)
-    row = top[capsule] + np.arange(len(capsule)) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per)
+    row = (
+        top[capsule] + np.arange(len(capsule)) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per)
+    )
     y, radius = row.astype(np.float64), reach[capsule]
     end_a, end_b = ends_a[capsule], ends_b[capsule]
 
@@ -85,7 +95,9 @@ def _footprint_spans(camera: PinholeCamera, capsules: Capsules) -> _Spans:
     length = np.linalg.norm(axis, axis=1, keepdims=True)
     # Unit normal of the projected axis; an axis pointing at the camera projects to a point,
     # where the discs alone cover the footprint and any direction will do.
-    normal = np.where(length > 1e-9, axis[:, ::-1] * [-1.0, 1.0] / np.maximum(length, 1e-9), [1.0, 0.0])
+    normal = np.where(
+        length > 1e-9, axis[:, ::-1] * [-1.0, 1.0] / np.maximum(length, 1e-9), [1.0, 0.0]
+    )
     offset = radius[:, None] * normal
     corners = (end_a + offset, end_b + offset, end_b - offset, end_a - offset)
     low_r, high_r = _polygon_row_span(corners, y)
@@ -96,7 +108,9 @@ def _footprint_spans(camera: PinholeCamera, capsules: Capsules) -> _Spans:
     return _Spans(capsule.astype(np.int32), row.astype(np.int32), first, last)
 
 
-def _disc_row_span(centre: np.ndarray, radius: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _disc_row_span(
+    centre: np.ndarray, radius: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """x range of discs (centre (S, 2), radius (S,)) on rows y (S,); (+inf, -inf) where missed."""
     half_sq = radius**2 - (y - centre[:, 1]) ** 2
     half = np.sqrt(np.maximum(half_sq, 0.0))
@@ -104,7 +118,9 @@ def _disc_row_span(centre: np.ndarray, radius: np.ndarray, y: np.ndarray) -> tup
     return np.where(hit, centre[:, 0] - half, np.inf), np.where(hit, centre[:, 0] + half, -np.inf)
 
 
-def _polygon_row_span(corners: tuple[np.ndarray, ...], y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _polygon_row_span(
+    corners: tuple[np.ndarray, ...], y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """x range of convex polygons (corners: K arrays (S, 2) in order) on rows y (S,).
 
     The row meets the boundary where it crosses an edge; horizontal edges are skipped (their
@@ -113,7 +129,11 @@ def _polygon_row_span(corners: tuple[np.ndarray, ...], y: np.ndarray) -> tuple[n
     low, high = np.full(len(y), np.inf), np.full(len(y), -np.inf)
     for start, end in zip(corners, corners[1:] + corners[:1]):
         rise = end[:, 1] - start[:, 1]
-        crossed = (np.minimum(start[:, 1], end[:, 1]) <= y) & (y <= np.maximum(start[:, 1], end[:, 1])) & (rise != 0)
+        crossed = (
+            (np.minimum(start[:, 1], end[:, 1]) <= y)
+            & (y <= np.maximum(start[:, 1], end[:, 1]))
+            & (rise != 0)
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             x = start[:, 0] + (y - start[:, 1]) * (end[:, 0] - start[:, 0]) / rise
         low = np.where(crossed, np.minimum(low, x), low)
@@ -162,7 +182,9 @@ _CHUNK_PAIRS = 1 << 14
 
 def rasterize_capsules(camera: PinholeCamera, capsules: Capsules) -> Raster:
     """Nearest capsule surface per pixel. Capsules must be entirely in front of the camera."""
-    if np.any(capsules.a[:, 2] - capsules.radius <= 0) or np.any(capsules.b[:, 2] - capsules.radius <= 0):
+    if np.any(capsules.a[:, 2] - capsules.radius <= 0) or np.any(
+        capsules.b[:, 2] - capsules.radius <= 0
+    ):
         raise ValueError("capsules must lie entirely in front of the camera (z - r > 0)")
     height, width = camera.height, camera.width
     raster = Raster(
@@ -185,7 +207,12 @@ def rasterize_capsules(camera: PinholeCamera, capsules: Capsules) -> Raster:
 
 
 def _draw_spans(
-    camera: PinholeCamera, capsules: Capsules, axes: _Axes, spans: "_Spans", counts: np.ndarray, raster: Raster
+    camera: PinholeCamera,
+    capsules: Capsules,
+    axes: _Axes,
+    spans: "_Spans",
+    counts: np.ndarray,
+    raster: Raster,
 ) -> None:
     """Z-buffer the pixels of `spans` (counts (S,) pixels each) into `raster`, in place.
 
@@ -197,7 +224,9 @@ def _draw_spans(
     total = int(counts.sum())
     owner = np.repeat(spans.capsule, counts)
     py = np.repeat(spans.row, counts)
-    px = np.repeat(spans.first - (np.cumsum(counts, dtype=np.int32) - counts), counts) + np.arange(total, dtype=np.int32)
+    px = np.repeat(spans.first - (np.cumsum(counts, dtype=np.int32) - counts), counts) + np.arange(
+        total, dtype=np.int32
+    )
     t = _ray_capsule_depth(camera, axes, spans, counts, px, py, owner)
     hit = np.flatnonzero(np.isfinite(t))
     owner, t, px, py = owner[hit], t[hit], px[hit], py[hit]
@@ -208,11 +237,19 @@ def _draw_spans(
     pixel, owner = pixel[front], owner[front]
     raster.label.reshape(-1)[pixel] = capsules.label[owner]
     raster.capsule.reshape(-1)[pixel] = owner
-    raster.normal.reshape(-1, 3)[pixel] = _surface_normals(camera, capsules, axes, px[front], py[front], t[front], owner)
+    raster.normal.reshape(-1, 3)[pixel] = _surface_normals(
+        camera, capsules, axes, px[front], py[front], t[front], owner
+    )
 
 
 def _surface_normals(
-    camera: PinholeCamera, capsules: Capsules, axes: _Axes, px: np.ndarray, py: np.ndarray, t: np.ndarray, owner: np.ndarray
+    camera: PinholeCamera,
+    capsules: Capsules,
+    axes: _Axes,
+    px: np.ndarray,
+    py: np.ndarray,
+    t: np.ndarray,
+    owner: np.ndarray,
 ) -> np.ndarray:
     """(M, 3) float32 unit normals at the hits of pixels (px, py) (M,) at depth t (M,) on
     capsules `owner` (M,), non-decreasing: the hit point minus its closest point on the axis.
@@ -227,7 +264,11 @@ def _surface_normals(
 
     dx = (px.astype(np.float32) - np.float32(camera.cx)) / np.float32(camera.fx)
     dy = (py.astype(np.float32) - np.float32(camera.cy)) / np.float32(camera.fy)
-    offset = [dx * t - per_hit(capsules.a[:, 0]), dy * t - per_hit(capsules.a[:, 1]), t - per_hit(capsules.a[:, 2])]
+    offset = [
+        dx * t - per_hit(capsules.a[:, 0]),
+        dy * t - per_hit(capsules.a[:, 1]),
+        t - per_hit(capsules.a[:, 2]),
+    ]
     direction = [per_hit(axes.unit[:, i]) for i in range(3)]
     along = np.clip(sum(o * d for o, d in zip(offset, direction)), 0.0, per_hit(axes.length))
     radial = np.stack([o - along * d for o, d in zip(offset, direction)], axis=1)
@@ -287,7 +328,9 @@ def _ray_capsule_depth(
     return t
 
 
-def _ray_sphere_depth(dx: np.ndarray, dy: np.ndarray, dd: np.ndarray, spheres: np.ndarray) -> np.ndarray:
+def _ray_sphere_depth(
+    dx: np.ndarray, dy: np.ndarray, dd: np.ndarray, spheres: np.ndarray
+) -> np.ndarray:
     """(M,) float32 depth where rays d = (dx, dy, 1) (dd = |d|^2; all (M,) float32) first meet
     their spheres, +inf on a miss. spheres (5, M) float32 rows: centre x, y, z, r^2 and
     |centre|^2 - r^2 (metres).

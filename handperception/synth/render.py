@@ -8,6 +8,7 @@ Output conventions: rgb uint8 (H, W, 3); depth float32 metres along the optical 
 hand was hit (as depth cameras report "no return"); segmentation uint8 with the labels of
 ``synth.hand_model`` (0 background, 1-6 left palm/thumb..little, 7-12 right).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -115,7 +116,12 @@ def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _shading_normals(
-    camera: PinholeCamera, raster, rows: np.ndarray, cols: np.ndarray, hand: np.ndarray, scales: np.ndarray
+    camera: PinholeCamera,
+    raster,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    hand: np.ndarray,
+    scales: np.ndarray,
 ) -> np.ndarray:
     """(M, 3) float32 unit shading normals at the M foreground pixels (rows, cols), of hands
     `hand` (M,) with shape scales (N,).
@@ -138,16 +144,25 @@ def _shading_normals(
         result[mine] = cv2.GaussianBlur(raster.normal[box], (5, 5), 1.2)[box_rows, box_cols]
         palm = mine[is_palm[mine]]
         if len(palm):
-            spacing_px = camera.fx * PALM_ROD_SPACING * scale / float(np.median(raster.depth[rows[palm], cols[palm]]))
+            spacing_px = (
+                camera.fx
+                * PALM_ROD_SPACING
+                * scale
+                / float(np.median(raster.depth[rows[palm], cols[palm]]))
+            )
             sigma = max(1.2, spacing_px)
-            box, box_rows, box_cols = _box_around(rows[palm], cols[palm], int(np.ceil(3 * sigma)) + 2)
+            box, box_rows, box_cols = _box_around(
+                rows[palm], cols[palm], int(np.ceil(3 * sigma)) + 2
+            )
             palm_normal = np.zeros(raster.normal[box].shape, dtype=np.float32)
             palm_normal[box_rows, box_cols] = raster.normal[rows[palm], cols[palm]]
             result[palm] = _wide_blur(palm_normal, sigma)[box_rows, box_cols]
     return result / np.maximum(np.linalg.norm(result, axis=1, keepdims=True), 1e-6)
 
 
-def _box_around(rows: np.ndarray, cols: np.ndarray, margin: int) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+def _box_around(
+    rows: np.ndarray, cols: np.ndarray, margin: int
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
     """The box (row and column slices) holding pixels (rows, cols) plus `margin` pixels (cut at
     the image's top and left; numpy cuts the rest), and the pixels' coordinates inside it."""
     top, left = max(int(rows.min()) - margin, 0), max(int(cols.min()) - margin, 0)
@@ -199,7 +214,9 @@ def render_hands(
     else:
         image = np.array(background, dtype=np.float32)
     if image.shape != (camera.height, camera.width, 3):
-        raise ValueError(f"background must be ({camera.height}, {camera.width}, 3), got {image.shape}")
+        raise ValueError(
+            f"background must be ({camera.height}, {camera.width}, 3), got {image.shape}"
+        )
     if n:
         per_hand = [hand_capsules(keypoints[i], scales[i], hands.is_left[i]) for i in range(n)]
         skin_map = SkinMap.of_hands(keypoints, hands.is_left, per_hand)
@@ -210,9 +227,13 @@ def render_hands(
             capsule = raster.capsule[rows, cols]
             normal = _shading_normals(camera, raster, rows, cols, skin_map.hand[capsule], scales)
             points = camera.unproject(np.stack([cols, rows], axis=1), raster.depth[rows, cols])
-            image[rows, cols] = _shade(rng, normal, skin_map.albedos(points, normal, capsule, skins))
+            image[rows, cols] = _shade(
+                rng, normal, skin_map.albedos(points, normal, capsule, skins)
+            )
         depth = raster.depth
-        visibility = np.stack([visibility_of(camera, keypoints[i], joint_radii(scales[i]), depth) for i in range(n)])
+        visibility = np.stack(
+            [visibility_of(camera, keypoints[i], joint_radii(scales[i]), depth) for i in range(n)]
+        )
         depth[np.isinf(depth)] = 0.0
         keypoints_2d = camera.project(keypoints)
     else:

@@ -5,6 +5,7 @@ detector and segmenter see full frames, and two-hand crops teach both to untangl
 touch, cross and occlude each other. Every item is a pure function of (seed, partition, index),
 so a dataset is reproducible byte for byte and can be generated in any order or in parallel.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def item_rng(seed: int, partition: str, kind: str, index: int) -> np.random.Gene
         raise ValueError(f"unknown scene kind {kind!r}; expected one of {SCENE_KINDS}")
     if seed < 0 or index < 0:
         raise ValueError(f"seed and index must be >= 0, got {seed}, {index}")
-    return np.random.default_rng([seed, PARTITIONS.index(partition), SCENE_KINDS.index(kind), index])
+    return np.random.default_rng(
+        [seed, PARTITIONS.index(partition), SCENE_KINDS.index(kind), index]
+    )
 
 
 def viewpoint_rotation(azimuth_deg: float, elevation_deg: float, roll_deg: float) -> np.ndarray:
@@ -60,7 +63,9 @@ def _perpendicular(vector: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return vector - (vector @ unit) * unit
 
 
-def sample_hand(rng: np.random.Generator, spec: SplitSpec, partition: str, is_left: bool) -> HandParameters:
+def sample_hand(
+    rng: np.random.Generator, spec: SplitSpec, partition: str, is_left: bool
+) -> HandParameters:
     """One hand (N = 1) with shape, pose and viewpoint drawn from the split, wrist at the origin."""
     shape = sample_shapes(rng, 1)
     shape[0, 0] = spec.sample(rng, "shape", partition)["scale"]
@@ -70,7 +75,9 @@ def sample_hand(rng: np.random.Generator, spec: SplitSpec, partition: str, is_le
     else:
         pose = sample_synergy_poses(rng, 1, amplitude)
     view = spec.sample(rng, "viewpoint", partition)
-    rotation = viewpoint_rotation(view["azimuth_deg"], view["elevation_deg"], rng.uniform(-180, 180))
+    rotation = viewpoint_rotation(
+        view["azimuth_deg"], view["elevation_deg"], rng.uniform(-180, 180)
+    )
     return HandParameters(pose, shape, rotation[None], np.zeros((1, 3)), np.array([is_left]))
 
 
@@ -89,10 +96,17 @@ def _moved(hand: HandParameters, centre: np.ndarray) -> tuple[HandParameters, np
 
 
 def _stack(hands: list[HandParameters]) -> HandParameters:
-    return HandParameters(*(np.concatenate([getattr(h, f) for h in hands]) for f in ("pose", "shape", "global_rotation", "translation", "is_left")))
+    return HandParameters(
+        *(
+            np.concatenate([getattr(h, f) for h in hands])
+            for f in ("pose", "shape", "global_rotation", "translation", "is_left")
+        )
+    )
 
 
-def _fitting_camera(rng: np.random.Generator, keypoints: np.ndarray, scales: np.ndarray, size: int) -> PinholeCamera:
+def _fitting_camera(
+    rng: np.random.Generator, keypoints: np.ndarray, scales: np.ndarray, size: int
+) -> PinholeCamera:
     """A size x size camera whose view the hands' silhouettes fill to 60-85 %, slightly off-centre.
 
     keypoints (N, 21, 3) metres, camera frame; scales (N,) the hands' shape scales.
@@ -119,7 +133,9 @@ def hand_crop(spec: SplitSpec, partition: str, seed: int, index: int, size: int 
     return render_hands(rng, camera, hand, sample_skin(rng)[None], keypoints=keypoints)
 
 
-def two_hand_crop(spec: SplitSpec, partition: str, seed: int, index: int, size: int = 128) -> HandFrame:
+def two_hand_crop(
+    spec: SplitSpec, partition: str, seed: int, index: int, size: int = 128
+) -> HandFrame:
     """A crop of a left and a right hand close enough to touch, cross and occlude each other.
 
     Hands are ordered [left, right]. The right hand's centre is 3-10 cm from the left's in the
@@ -128,17 +144,23 @@ def two_hand_crop(spec: SplitSpec, partition: str, seed: int, index: int, size: 
     _check_size(size)
     rng = item_rng(seed, partition, "two_hands", index)
     depth = rng.uniform(*CROP_DEPTH_RANGE)
-    left, left_keypoints = _moved(sample_hand(rng, spec, partition, True), np.array([0.0, 0.0, depth]))
+    left, left_keypoints = _moved(
+        sample_hand(rng, spec, partition, True), np.array([0.0, 0.0, depth])
+    )
     angle = rng.uniform(0, 2 * np.pi)
     offset = rng.uniform(0.03, 0.10) * np.array([np.cos(angle), np.sin(angle), 0.0])
     offset[2] = rng.uniform(-0.05, 0.05)
-    right, right_keypoints = _moved(sample_hand(rng, spec, partition, False), np.array([0.0, 0.0, depth]) + offset)
+    right, right_keypoints = _moved(
+        sample_hand(rng, spec, partition, False), np.array([0.0, 0.0, depth]) + offset
+    )
     hands = _stack([left, right])
     keypoints = np.concatenate([left_keypoints, right_keypoints])
     camera = _fitting_camera(rng, keypoints, hands.shape[:, 0], size)
     skin = sample_skin(rng)
     # Two hands of one person: same tone, slightly different shading.
-    return render_hands(rng, camera, hands, np.stack([skin, skin * rng.uniform(0.95, 1.05)]), keypoints=keypoints)
+    return render_hands(
+        rng, camera, hands, np.stack([skin, skin * rng.uniform(0.95, 1.05)]), keypoints=keypoints
+    )
 
 
 def full_frame(
@@ -175,7 +197,13 @@ def full_frame(
 
 
 def _no_hands() -> HandParameters:
-    return HandParameters(np.zeros((0, 15, 3)), np.zeros((0, 21)), np.zeros((0, 3, 3)), np.zeros((0, 3)), np.zeros(0, bool))
+    return HandParameters(
+        np.zeros((0, 15, 3)),
+        np.zeros((0, 21)),
+        np.zeros((0, 3, 3)),
+        np.zeros((0, 3)),
+        np.zeros(0, bool),
+    )
 
 
 def _check_size(*sizes: int) -> None:

@@ -8,6 +8,7 @@ lined by flexion creases (three across the palm, one at each finger joint), and 
 the back of the fingertips. All are drawn here, per pixel, from the surface normal, each
 capsule's "back of the hand" direction and the point's place on the hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ CREASE_HALF_WIDTH = 0.025  # palm units (wrist -> middle knuckle), ~2.4 mm on a 
 FINGER_CREASE_REACH = 0.09  # share of a phalanx from either end where its joint crease lies
 
 
-def back_directions(keypoints: np.ndarray, is_left: bool, capsule_count: int) -> tuple[np.ndarray, np.ndarray]:
+def back_directions(
+    keypoints: np.ndarray, is_left: bool, capsule_count: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For the capsules of ``synth.hand_model.hand_capsules``: (C, 3) unit vectors pointing out
     of the back of the hand at each capsule, and (C,) bool, the capsule carries a nail.
 
@@ -86,7 +89,9 @@ def skin_albedo(skin: np.ndarray, alignment: np.ndarray, on_nail: np.ndarray) ->
     return albedo
 
 
-def nail_pixels(along: np.ndarray, alignment: np.ndarray, is_nail_capsule: np.ndarray) -> np.ndarray:
+def nail_pixels(
+    along: np.ndarray, alignment: np.ndarray, is_nail_capsule: np.ndarray
+) -> np.ndarray:
     """(M,) bool: surface points on a nail, from their place along their capsule (M,)
     (``axial_position``), the normal's alignment with its back (M,) and whether the capsule
     carries a nail (M,)."""
@@ -123,7 +128,9 @@ def on_finger_crease(along: np.ndarray) -> np.ndarray:
 def axial_position(points: np.ndarray, capsule_a: np.ndarray, capsule_b: np.ndarray) -> np.ndarray:
     """(M,) where points (M, 3) project onto their capsules' axes, 0 at a and 1 at b."""
     axis = capsule_b - capsule_a
-    return np.einsum("ij,ij->i", points - capsule_a, axis) / np.maximum(np.einsum("ij,ij->i", axis, axis), 1e-12)
+    return np.einsum("ij,ij->i", points - capsule_a, axis) / np.maximum(
+        np.einsum("ij,ij->i", axis, axis), 1e-12
+    )
 
 
 @dataclass(frozen=True)
@@ -143,18 +150,28 @@ class SkinMap:
     keypoints: np.ndarray
 
     @classmethod
-    def of_hands(cls, keypoints: np.ndarray, is_left: np.ndarray, per_hand: list[Capsules]) -> "SkinMap":
+    def of_hands(
+        cls, keypoints: np.ndarray, is_left: np.ndarray, per_hand: list[Capsules]
+    ) -> "SkinMap":
         """From the hands' (N, 21, 3) keypoints, sides (N,) and ``hand_capsules`` of each."""
-        layouts = [back_directions(keypoints[i], bool(is_left[i]), len(c.radius)) for i, c in enumerate(per_hand)]
+        layouts = [
+            back_directions(keypoints[i], bool(is_left[i]), len(c.radius))
+            for i, c in enumerate(per_hand)
+        ]
         counts = [len(c.radius) for c in per_hand]
         phalanx = np.concatenate([np.arange(count) < _PHALANGES for count in counts])
         return cls(
-            Capsules.concatenate(per_hand), np.repeat(np.arange(len(per_hand)), counts),
+            Capsules.concatenate(per_hand),
+            np.repeat(np.arange(len(per_hand)), counts),
             np.concatenate([layout[0] for layout in layouts]).astype(np.float32),
-            np.concatenate([layout[1] for layout in layouts]), phalanx, np.asarray(keypoints),
+            np.concatenate([layout[1] for layout in layouts]),
+            phalanx,
+            np.asarray(keypoints),
         )
 
-    def albedos(self, points: np.ndarray, normal: np.ndarray, capsule: np.ndarray, skins: np.ndarray) -> np.ndarray:
+    def albedos(
+        self, points: np.ndarray, normal: np.ndarray, capsule: np.ndarray, skins: np.ndarray
+    ) -> np.ndarray:
         """(M, 3) float32 albedo of M surface points (M, 3) with shading normals (M, 3) on
         capsules `capsule` (M,), hands coloured by skins (N, 3): palmar or dorsal skin, nails,
         creases."""

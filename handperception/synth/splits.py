@@ -12,6 +12,7 @@ axis and inside it on the others. A split is a set of ranges per axis parameter 
 Ranges live in YAML (``config/splits/hands19.yaml``):
 ``axes: {viewpoint: {azimuth_deg: {train: [-90, 90], test: [-180, 180]}, ...}, ...}``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -110,7 +111,9 @@ def parse_ranges(data: dict) -> dict[str, dict[str, ParameterRange]]:
             raise ValueError(f"axis {axis!r} is missing or not a mapping")
         unknown = set(params) - set(bounds_of)
         if unknown:
-            raise ValueError(f"unknown parameter {sorted(unknown)} on axis {axis!r}; expected {sorted(bounds_of)}")
+            raise ValueError(
+                f"unknown parameter {sorted(unknown)} on axis {axis!r}; expected {sorted(bounds_of)}"
+            )
         ranges[axis] = {}
         for name, bounds in bounds_of.items():
             entry = params.get(name)
@@ -127,15 +130,21 @@ def make_split(name: str, ranges: dict[str, dict[str, ParameterRange]]) -> Split
     """``'interpolation'`` or ``'extrapolation:<axis>'`` over validated ranges."""
     mode, _, axis = name.partition(":")
     if mode not in MODES:
-        raise ValueError(f"unknown split mode {mode!r} in {name!r}; expected 'interpolation' or 'extrapolation:<axis>'")
+        raise ValueError(
+            f"unknown split mode {mode!r} in {name!r}; expected 'interpolation' or 'extrapolation:<axis>'"
+        )
     if mode == "interpolation":
         if axis:
             raise ValueError(f"interpolation takes no axis, got {name!r}")
         return SplitSpec(mode, None, ranges)
     if axis not in AXIS_PARAMETERS:
-        raise ValueError(f"unknown axis {axis!r} in {name!r}; expected one of {sorted(AXIS_PARAMETERS)}")
+        raise ValueError(
+            f"unknown axis {axis!r} in {name!r}; expected one of {sorted(AXIS_PARAMETERS)}"
+        )
     if _outside_fraction(ranges[axis]) < _MIN_OUTSIDE_FRACTION:
-        raise ValueError(f"the test range of axis {axis!r} lies (almost) entirely inside its train range")
+        raise ValueError(
+            f"the test range of axis {axis!r} lies (almost) entirely inside its train range"
+        )
     return SplitSpec(mode, axis, ranges)
 
 

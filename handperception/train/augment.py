@@ -7,6 +7,7 @@ and the joints about z), a zoom (focal length), a shift (principal point) and a 
 which makes a right hand a left one). Photometric jitter (brightness, contrast, saturation,
 sensor noise) stands in for cameras and light the renderer does not vary.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,9 +48,13 @@ class Augmentation:
         for field in fields(self):
             value = getattr(self, field.name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"augmentation {field.name} must be a finite number >= 0, got {value!r}")
+                raise ValueError(
+                    f"augmentation {field.name} must be a finite number >= 0, got {value!r}"
+                )
         if max(self.brightness, self.contrast, self.saturation) >= 1.0:
-            raise ValueError("brightness, contrast and saturation ranges must stay below 1 (factors > 0)")
+            raise ValueError(
+                "brightness, contrast and saturation ranges must stay below 1 (factors > 0)"
+            )
 
     @classmethod
     def from_config(cls, value: bool | dict | None) -> Augmentation | None:
@@ -59,10 +64,14 @@ class Augmentation:
         if value is True:
             return cls()
         if not isinstance(value, dict):
-            raise ValueError(f"train.augment must be true, false or a dict of ranges, got {value!r}")
+            raise ValueError(
+                f"train.augment must be true, false or a dict of ranges, got {value!r}"
+            )
         unknown = set(value) - {field.name for field in fields(cls)}
         if unknown:
-            raise ValueError(f"unknown augmentation keys {sorted(unknown)} (known: {[f.name for f in fields(cls)]})")
+            raise ValueError(
+                f"unknown augmentation keys {sorted(unknown)} (known: {[f.name for f in fields(cls)]})"
+            )
         return cls(**value)
 
     def __call__(
@@ -78,15 +87,23 @@ class Augmentation:
         scale = torch.exp(uniform(math.log1p(self.zoom)))
         shift = torch.stack([uniform(self.shift * w), uniform(self.shift * h)], dim=-1)
         images, target = turn_zoom_shift(images, target, angle, scale, shift)
-        images, target = mirror(images, target, torch.rand(b, generator=generator).to(images.device) < self.mirror)
-        factors = [1.0 + uniform(value) for value in (self.brightness, self.contrast, self.saturation)]
+        images, target = mirror(
+            images, target, torch.rand(b, generator=generator).to(images.device) < self.mirror
+        )
+        factors = [
+            1.0 + uniform(value) for value in (self.brightness, self.contrast, self.saturation)
+        ]
         sigma = torch.rand(b, generator=generator).to(images)[:, None, None, None] * self.noise
         noise = sigma * torch.randn(images.shape, generator=generator).to(images)
         return jitter_colours(images, *factors, noise), target
 
 
 def turn_zoom_shift(
-    images: torch.Tensor, target: PoseTarget, angle: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor
+    images: torch.Tensor,
+    target: PoseTarget,
+    angle: torch.Tensor,
+    scale: torch.Tensor,
+    shift: torch.Tensor,
 ) -> tuple[torch.Tensor, PoseTarget]:
     """Turn each camera by angle (B,) radians about its optical axis, multiply its focal length by
     scale (B,) and move its principal point by shift (B, 2) pixels; zeros fill what it did not see.
@@ -109,8 +126,12 @@ def turn_zoom_shift(
     offset = torch.tensor([(w - 1) / 2.0, (h - 1) / 2.0]).to(images)
     inverse = torch.linalg.inv(pixel_map)
     linear = inverse * half[None, None, :] / half[None, :, None]
-    translation = (torch.einsum("bij,bj->bi", inverse, offset - new_centre) + centre - offset) / half
-    grid = F.affine_grid(torch.cat([linear, translation[..., None]], dim=-1), list(images.shape), align_corners=False)
+    translation = (
+        torch.einsum("bij,bj->bi", inverse, offset - new_centre) + centre - offset
+    ) / half
+    grid = F.affine_grid(
+        torch.cat([linear, translation[..., None]], dim=-1), list(images.shape), align_corners=False
+    )
     warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     k = target.K.clone()
@@ -120,10 +141,14 @@ def turn_zoom_shift(
     turned = target.xyz.clone()
     turned[..., 0] = cos[:, None] * target.xyz[..., 0] - sin[:, None] * target.xyz[..., 1]
     turned[..., 1] = sin[:, None] * target.xyz[..., 0] + cos[:, None] * target.xyz[..., 1]
-    return warped, replace(target, uv=uv, K=k, xyz=turned, visibility=target.visibility & _inside(uv, w, h))
+    return warped, replace(
+        target, uv=uv, K=k, xyz=turned, visibility=target.visibility & _inside(uv, w, h)
+    )
 
 
-def mirror(images: torch.Tensor, target: PoseTarget, flip: torch.Tensor) -> tuple[torch.Tensor, PoseTarget]:
+def mirror(
+    images: torch.Tensor, target: PoseTarget, flip: torch.Tensor
+) -> tuple[torch.Tensor, PoseTarget]:
     """Mirror the samples where flip (B,) left-right: u -> W - 1 - u with c_x -> W - 1 - c_x is the
     camera's view of the hand mirrored in x, a hand of the other side."""
     width = images.shape[-1]
@@ -136,7 +161,11 @@ def mirror(images: torch.Tensor, target: PoseTarget, flip: torch.Tensor) -> tupl
 
 
 def jitter_colours(
-    images: torch.Tensor, brightness: torch.Tensor, contrast: torch.Tensor, saturation: torch.Tensor, noise: torch.Tensor
+    images: torch.Tensor,
+    brightness: torch.Tensor,
+    contrast: torch.Tensor,
+    saturation: torch.Tensor,
+    noise: torch.Tensor,
 ) -> torch.Tensor:
     """(B, 3, H, W) in [0, 1], per-sample (B,) factors and additive noise like images -> [0, 1].
 
@@ -155,4 +184,9 @@ def jitter_colours(
 
 def _inside(uv: torch.Tensor, width: int, height: int) -> torch.Tensor:
     """(B, J) whether each point lies on the crop (pixel centres 0..W-1, edges at -0.5, W-0.5)."""
-    return (uv[..., 0] >= -0.5) & (uv[..., 0] <= width - 0.5) & (uv[..., 1] >= -0.5) & (uv[..., 1] <= height - 0.5)
+    return (
+        (uv[..., 0] >= -0.5)
+        & (uv[..., 0] <= width - 0.5)
+        & (uv[..., 1] >= -0.5)
+        & (uv[..., 1] <= height - 0.5)
+    )

@@ -5,6 +5,7 @@ Why in memory: rendering a crop costs ~10 ms on a 2-core CPU, as much as a train
 batch of them, so a small run renders its set once and trains for many epochs; the cache makes
 the second run (and every claim variant) start at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,9 @@ class ArrayDataset(Dataset):
     def __init__(self, arrays: dict[str, np.ndarray]):
         lengths = {len(array) for array in arrays.values()}
         if len(lengths) != 1:
-            raise ValueError(f"arrays must share their first dimension, got lengths {sorted(lengths)}")
+            raise ValueError(
+                f"arrays must share their first dimension, got lengths {sorted(lengths)}"
+            )
         self.arrays = arrays
         self.length = lengths.pop()
 
@@ -34,7 +37,12 @@ class ArrayDataset(Dataset):
 
 
 def synthetic_crops(
-    split: str, partition: str, count: int, size: int, seed: int, cache_dir: str | Path | None = "data/cache"
+    split: str,
+    partition: str,
+    count: int,
+    size: int,
+    seed: int,
+    cache_dir: str | Path | None = "data/cache",
 ) -> ArrayDataset:
     """``count`` single-hand crops of ``split`` (render or read the cached shards)."""
     from handperception.synth.dataset import ShardDataset, SynthHandDataset, write_shards
@@ -52,7 +60,13 @@ def synthetic_crops(
 
 
 def real_crops(
-    dataset: str, root: str | Path, split: str, count: int, size: int, seed: int, progress: bool = True
+    dataset: str,
+    root: str | Path,
+    split: str,
+    count: int,
+    size: int,
+    seed: int,
+    progress: bool = True,
 ) -> ArrayDataset:
     """Up to ``count`` single-hand crops of a real dataset in its native layout (``handperception.data``).
 
@@ -67,7 +81,9 @@ def real_crops(
     samples = load_dataset(dataset, Path(root).expanduser(), split)
     items = []
     order = np.random.default_rng(seed).permutation(len(samples))
-    with tqdm(total=count, desc=f"cropping {dataset} {split}", unit="hand", disable=not progress) as bar:
+    with tqdm(
+        total=count, desc=f"cropping {dataset} {split}", unit="hand", disable=not progress
+    ) as bar:
         for index in order:
             for item in labelled_hand_crops(samples[int(index)], size):
                 items.append(item)
@@ -76,7 +92,9 @@ def real_crops(
                 break
     if not items:
         raise ValueError(f"{dataset} {split} at {root}: no labelled hand in {len(samples)} samples")
-    return ArrayDataset({name: np.stack([item[name] for item in items[:count]]) for name in TRAINING_FIELDS})
+    return ArrayDataset(
+        {name: np.stack([item[name] for item in items[:count]]) for name in TRAINING_FIELDS}
+    )
 
 
 def concatenate(parts: list[ArrayDataset]) -> ArrayDataset:
@@ -88,6 +106,11 @@ def concatenate(parts: list[ArrayDataset]) -> ArrayDataset:
     if len(parts) == 1:  # no copy: the shipped config's 36000 crops alone are 1 GB of pixels
         return ArrayDataset({name: parts[0].arrays[name] for name in TRAINING_FIELDS})
     try:
-        return ArrayDataset({name: np.concatenate([part.arrays[name] for part in parts]) for name in TRAINING_FIELDS})
+        return ArrayDataset(
+            {
+                name: np.concatenate([part.arrays[name] for part in parts])
+                for name in TRAINING_FIELDS
+            }
+        )
     except ValueError as error:
         raise ValueError(f"training sets do not stack (different crop sizes?): {error}") from error

@@ -11,6 +11,7 @@ in its side's heatmap channel at the centre of its box (keypoint box padded by
 DETECTION_BOX_PADDING, clipped to the frame), and its size and sub-cell offset at that cell.
 Hands with fewer visible joints are neither positives nor negatives (their box is ignored).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from handperception.geometry.crops import DETECTION_BOX_PADDING, box_iou, keypoint_bbox, scale_box
 from handperception.models.detector import (
     CHANNEL_HANDEDNESS,
     DEFAULT_INPUT_SIZE,
@@ -28,7 +30,6 @@ from handperception.models.detector import (
     HandDetector,
     Letterbox,
 )
-from handperception.geometry.crops import DETECTION_BOX_PADDING, box_iou, keypoint_bbox, scale_box
 from handperception.synth.render import HandFrame
 from handperception.synth.scenes import full_frame
 from handperception.synth.splits import SplitSpec, load_split
@@ -53,7 +54,10 @@ def hand_boxes(frame: HandFrame, min_visible: int = MIN_VISIBLE_JOINTS) -> HandB
     """The detector's box of every hand in a rendered frame (see the module docstring)."""
     height, width = frame.rgb.shape[:2]
     limit = np.array([width, height, width, height]) - 0.5
-    boxes = [np.clip(scale_box(keypoint_bbox(k), DETECTION_BOX_PADDING), -0.5, limit) for k in frame.keypoints_2d]
+    boxes = [
+        np.clip(scale_box(keypoint_bbox(k), DETECTION_BOX_PADDING), -0.5, limit)
+        for k in frame.keypoints_2d
+    ]
     return HandBoxes(
         np.array(boxes, dtype=np.float64).reshape(-1, 4),
         np.asarray(frame.is_left, dtype=bool),
@@ -83,7 +87,12 @@ def make_targets(truth: HandBoxes, letterbox: Letterbox) -> dict[str, np.ndarray
     for box, is_left, valid in zip(truth.boxes, truth.is_left, truth.valid):
         corners = (letterbox.to_input(box.reshape(2, 2)) + 0.5) / STRIDE - 0.5  # grid cells
         if not valid:
-            inside = (xs >= corners[0, 0]) & (xs <= corners[1, 0]) & (ys >= corners[0, 1]) & (ys <= corners[1, 1])
+            inside = (
+                (xs >= corners[0, 0])
+                & (xs <= corners[1, 0])
+                & (ys >= corners[0, 1])
+                & (ys <= corners[1, 1])
+            )
             ignore[inside] = 1.0
             continue
         centre = corners.mean(axis=0)
@@ -114,14 +123,21 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, ignore: torch.Tensor)
     return (positive_loss.sum() + negative_loss.sum()) / positive.sum().clamp(min=1.0)
 
 
-def detector_loss(outputs: DetectorOutput, targets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def detector_loss(
+    outputs: DetectorOutput, targets: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """{'total', 'heatmap', 'size', 'offset'} scalars; size and offset L1 only at centre cells."""
     mask = targets["mask"][:, None]
     count = targets["mask"].sum().clamp(min=1.0)
     heat = focal_loss(outputs.heatmap, targets["heatmap"], targets["ignore"])
     size = ((outputs.size - targets["size"]).abs() * mask).sum() / count
     offset = ((outputs.offset - targets["offset"]).abs() * mask).sum() / count
-    return {"total": heat + SIZE_LOSS_WEIGHT * size + offset, "heatmap": heat, "size": size, "offset": offset}
+    return {
+        "total": heat + SIZE_LOSS_WEIGHT * size + offset,
+        "heatmap": heat,
+        "size": size,
+        "offset": offset,
+    }
 
 
 def render_size(rng: np.random.Generator, image_size: tuple[int, int]) -> tuple[int, int]:
@@ -157,15 +173,29 @@ def synthetic_batch(
 class SyntheticBatches(torch.utils.data.Dataset):
     """Batch s of a training run (frames s * batch_size ...), so a DataLoader worker can render ahead."""
 
-    def __init__(self, spec: SplitSpec, seed: int, steps: int, batch_size: int, image_size: tuple[int, int]) -> None:
-        self.spec, self.seed, self.steps, self.batch_size, self.image_size = spec, seed, steps, batch_size, image_size
+    def __init__(
+        self, spec: SplitSpec, seed: int, steps: int, batch_size: int, image_size: tuple[int, int]
+    ) -> None:
+        self.spec, self.seed, self.steps, self.batch_size, self.image_size = (
+            spec,
+            seed,
+            steps,
+            batch_size,
+            image_size,
+        )
 
     def __len__(self) -> int:
         return self.steps
 
     def __getitem__(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         first = step * self.batch_size
-        return synthetic_batch(self.spec, "train", self.seed, list(range(first, first + self.batch_size)), self.image_size)
+        return synthetic_batch(
+            self.spec,
+            "train",
+            self.seed,
+            list(range(first, first + self.batch_size)),
+            self.image_size,
+        )
 
 
 def train_detector(
@@ -192,7 +222,9 @@ def train_detector(
     background processes while the model trains.
     """
     if steps <= 0 or batch_size <= 0 or not lr > 0 or workers < 0:
-        raise ValueError(f"need steps > 0, batch_size > 0, lr > 0, workers >= 0; got {steps}, {batch_size}, {lr}, {workers}")
+        raise ValueError(
+            f"need steps > 0, batch_size > 0, lr > 0, workers >= 0; got {steps}, {batch_size}, {lr}, {workers}"
+        )
     torch.manual_seed(seed)
     spec = load_split(split)
     if model is None:
@@ -203,11 +235,15 @@ def train_detector(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr * 0.05)
     history = []
     batches = torch.utils.data.DataLoader(
-        SyntheticBatches(spec, seed, steps, batch_size, image_size), batch_size=None, num_workers=workers
+        SyntheticBatches(spec, seed, steps, batch_size, image_size),
+        batch_size=None,
+        num_workers=workers,
     )
     bar = tqdm(batches, desc="detector", disable=not progress)
     for step, (images, targets) in enumerate(bar):
-        losses = detector_loss(model(images.to(device)), {k: v.to(device) for k, v in targets.items()})
+        losses = detector_loss(
+            model(images.to(device)), {k: v.to(device) for k, v in targets.items()}
+        )
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimizer.step()
@@ -229,7 +265,9 @@ def match_frame(detections: list, truth: HandBoxes, iou_threshold: float = 0.5) 
     """
     iou = box_iou(np.array([d.box_xyxy for d in detections]).reshape(-1, 4), truth.boxes)
     taken: set[int] = set()
-    counts = dict.fromkeys(("true_positives", "false_positives", "false_negatives", "correct_side"), 0)
+    counts = dict.fromkeys(
+        ("true_positives", "false_positives", "false_negatives", "correct_side"), 0
+    )
     ignored = 0
     for d, detection in enumerate(detections):
         free = [h for h in range(len(truth.boxes)) if h not in taken and iou[d, h] >= iou_threshold]
@@ -242,7 +280,9 @@ def match_frame(detections: list, truth: HandBoxes, iou_threshold: float = 0.5) 
             ignored += 1
             continue
         counts["true_positives"] += 1
-        counts["correct_side"] += int(detection.handedness == ("left" if truth.is_left[hand] else "right"))
+        counts["correct_side"] += int(
+            detection.handedness == ("left" if truth.is_left[hand] else "right")
+        )
     expected = int(truth.valid.sum())
     counts["false_negatives"] = expected - counts["true_positives"]
     counts["correct_count"] = int(len(detections) - ignored == expected)

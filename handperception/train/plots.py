@@ -1,4 +1,5 @@
 """Loss curves of a training run, so a user sees at a glance whether it converged."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,9 @@ def plot_history(history: list[dict[str, float]], path: str | Path, smooth: int 
         window = max(1, min(smooth, len(values)))
         averaged = np.convolve(values, np.ones(window) / window, mode="valid")
         if averaged.size and np.all(averaged > 0):
-            axis.plot(steps[window - 1:], averaged, label=term, linewidth=2 if term == "total" else 1)
+            axis.plot(
+                steps[window - 1 :], averaged, label=term, linewidth=2 if term == "total" else 1
+            )
     axis.set_yscale("log")
     axis.set_xlabel("step")
     axis.set_ylabel(f"loss (mean over {smooth} steps)")

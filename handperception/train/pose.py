@@ -4,6 +4,7 @@ Why mixed: the biomechanical losses exist to make 2D-only data useful (Spurr et 
 the loop alternates a batch with 3D labels and, when given, a batch whose 3D labels are hidden
 from the loss. Batches are the dicts of ``synth.dataset`` collated by torch (one hand per crop).
 """
+
 from __future__ import annotations
 
 from itertools import cycle
@@ -17,7 +18,9 @@ from handperception.models.pose2p5d import HandPoseNet
 from handperception.train.augment import Augmentation
 
 
-def batch_to_inputs(batch: dict, has_3d: bool, device: str | torch.device) -> tuple[torch.Tensor, PoseTarget]:
+def batch_to_inputs(
+    batch: dict, has_3d: bool, device: str | torch.device
+) -> tuple[torch.Tensor, PoseTarget]:
     """Collated single-hand crops -> ((B, 3, H, W) float images in [0, 1], PoseTarget).
 
     Expects rgb (B, H, W, 3) uint8, keypoints_2d (B, 1, 21, 2), keypoints_3d (B, 1, 21, 3),
@@ -25,7 +28,9 @@ def batch_to_inputs(batch: dict, has_3d: bool, device: str | torch.device) -> tu
     """
     uv = torch.as_tensor(batch["keypoints_2d"])
     if uv.ndim != 4 or uv.shape[1] != 1:
-        raise ValueError(f"expected single-hand crops, keypoints_2d (B, 1, 21, 2); got {tuple(uv.shape)}")
+        raise ValueError(
+            f"expected single-hand crops, keypoints_2d (B, 1, 21, 2); got {tuple(uv.shape)}"
+        )
     rgb = torch.as_tensor(batch["rgb"])
     images = rgb.permute(0, 3, 1, 2).to(device=device, dtype=torch.float32) / 255.0
     floats = dict(device=device, dtype=torch.float32)
@@ -63,11 +68,15 @@ def train_pose(
     if steps <= 0 or not lr > 0:
         raise ValueError(f"steps and lr must be positive, got {steps}, {lr}")
     model = model.to(device).train()
-    criterion: nn.Module = PoseLoss(loss_weights, stride=model.backbone.output_stride, use_biomech=use_biomech)
+    criterion: nn.Module = PoseLoss(
+        loss_weights, stride=model.backbone.output_stride, use_biomech=use_biomech
+    )
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     # Cosine decay to zero: the last steps average out batch noise instead of bouncing on it.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    sources = [(cycle(loader_3d), True)] + ([(cycle(loader_2d_only), False)] if loader_2d_only is not None else [])
+    sources = [(cycle(loader_3d), True)] + (
+        [(cycle(loader_2d_only), False)] if loader_2d_only is not None else []
+    )
     generator = torch.Generator().manual_seed(seed)
     history = []
     bar = tqdm(range(steps), desc="train pose", unit="step", disable=not progress)
@@ -81,7 +90,11 @@ def train_pose(
         terms["total"].backward()
         optimiser.step()
         schedule.step()
-        record = {"step": step, "has_3d": has_3d, **{name: float(value.detach()) for name, value in terms.items()}}
+        record = {
+            "step": step,
+            "has_3d": has_3d,
+            **{name: float(value.detach()) for name, value in terms.items()},
+        }
         history.append(record)
         bar.set_postfix(loss=f"{record['total']:.3f}")
     return history

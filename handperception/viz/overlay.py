@@ -1,5 +1,6 @@
 """Overlays for the annotated video and debug images: skeletons coloured per finger, gaze
 arrows and a heads-up line of rate and latency."""
+
 from __future__ import annotations
 
 import cv2
@@ -10,22 +11,42 @@ from handperception.skeleton import BONES
 from handperception.skeleton.palette import WRIST_RGB, finger_rgb
 
 
-def draw_hand(image: np.ndarray, joints_2d: np.ndarray, label: str = "", confidence: np.ndarray | None = None) -> None:
+def draw_hand(
+    image: np.ndarray, joints_2d: np.ndarray, label: str = "", confidence: np.ndarray | None = None
+) -> None:
     """Draw one skeleton in place on an (H, W, 3) RGB image; joints below 0.3 confidence dashed-thin."""
     scale = max(1, round(min(image.shape[:2]) / 240))
     points = np.round(joints_2d).astype(int)
     for parent, child in BONES:
         weak = confidence is not None and min(confidence[parent], confidence[child]) < 0.3
-        cv2.line(image, tuple(points[parent]), tuple(points[child]), finger_rgb(child), 1 if weak else 2 * scale, cv2.LINE_AA)
+        cv2.line(
+            image,
+            tuple(points[parent]),
+            tuple(points[child]),
+            finger_rgb(child),
+            1 if weak else 2 * scale,
+            cv2.LINE_AA,
+        )
     for joint, point in enumerate(points):
         cv2.circle(image, tuple(point), 2 * scale, finger_rgb(joint), -1, cv2.LINE_AA)
     if label:
-        cv2.putText(image, label, tuple(points[0] + [4, 14 * scale]), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale, WRIST_RGB, scale, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            label,
+            tuple(points[0] + [4, 14 * scale]),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 * scale,
+            WRIST_RGB,
+            scale,
+            cv2.LINE_AA,
+        )
 
 
 def draw_hands(image: np.ndarray, hands: list[HandEstimate]) -> None:
     for hand in hands:
-        draw_hand(image, hand.joints_2d, f"{hand.handedness} {hand.score:.2f}", hand.joint_confidence)
+        draw_hand(
+            image, hand.joints_2d, f"{hand.handedness} {hand.score:.2f}", hand.joint_confidence
+        )
 
 
 def draw_gaze(image: np.ndarray, gaze: GazeEstimate, project, length_m: float = 0.15) -> None:
@@ -42,4 +63,13 @@ def draw_hud(image: np.ndarray, lines: list[str]) -> None:
     band = image[: height * len(lines) + 6, : int(image.shape[1] * 0.6)]
     band[:] = (band * 0.4).astype(image.dtype)
     for row, text in enumerate(lines):
-        cv2.putText(image, text, (6, height * (row + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            text,
+            (6, height * (row + 1)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )

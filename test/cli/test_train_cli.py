@@ -1,0 +1,115 @@
+import pytest
+
+from handperception.cli.main import main
+from handperception.models.checkpoint import load_checkpoint
+from handperception.train.hand import merge_config
+
+
+def test_train_hand_cli_writes_a_loadable_checkpoint_and_loss_plot(tmp_path):
+    out = tmp_path / "hand.pt"
+    code = main(
+        [
+            "train",
+            "hand",
+            "--config",
+            "config/train/hand_tiny.yaml",
+            "--set",
+            "data.crop_size=48",
+            "--set",
+            "data.labelled_3d=8",
+            "--set",
+            "data.labelled_2d_only=8",
+            "--set",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "--set",
+            "train.steps=4",
+            "--set",
+            "train.batch_size=4",
+            "--set",
+            f"out={out}",
+        ]
+    )
+    assert code == 0
+    model, config = load_checkpoint(out, expected_model="hand_pose_net")
+    assert config["size"] == "tiny"
+    assert out.with_suffix(".loss.png").stat().st_size > 0
+    assert (
+        len(list((tmp_path / "cache").glob("hands_*/shard_*.npz"))) == 2
+    )  # labelled and 2D-only sets cached
+
+
+def test_config_typos_are_errors():
+    with pytest.raises(ValueError, match="unknown keys"):
+        merge_config({"train": {"step": 10}})
+    with pytest.raises(ValueError, match="unknown config section"):
+        merge_config({"trian": {}})
+
+
+def test_train_detector_cli_writes_a_loadable_checkpoint(tmp_path):
+    out = tmp_path / "detector.pt"
+    assert (
+        main(
+            [
+                "train",
+                "detector",
+                "--steps",
+                "2",
+                "--batch-size",
+                "2",
+                "--eval-frames",
+                "2",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    model, config = load_checkpoint(out, expected_model="hand_detector")
+    assert config["size"] == "tiny"
+
+
+def test_loss_weights_from_the_config_reach_the_loss(tmp_path):
+    from handperception.train.hand import train_hand
+
+    config = {
+        "data": {
+            "crop_size": 32,
+            "labelled_3d": 4,
+            "labelled_2d_only": 0,
+            "cache_dir": str(tmp_path),
+        },
+        "train": {"steps": 2, "batch_size": 2, "device": "cpu", "loss_weights": {"biomech": 0.0}},
+        "out": str(tmp_path / "hand.pt"),
+    }
+    history = train_hand(config, progress=False)["history"]
+    assert [record["biomech"] for record in history] == [0.0, 0.0]
+    assert all(record["uv"] > 0 for record in history)
+    config["train"]["loss_weights"] = {"biomechanics": 1.0}
+    with pytest.raises(ValueError, match="unknown loss weights"):
+        train_hand(config, progress=False)
+
+
+def test_the_2d_only_set_can_come_from_another_domain(tmp_path):
+    """Spurr et al.'s setting: 3D labels from one split, 2D-only labels from another one's range."""
+    import json
+
+    from handperception.train.hand import train_hand
+
+    config = {
+        "data": {
+            "crop_size": 32,
+            "labelled_3d": 4,
+            "labelled_2d_only": 6,
+            "split_2d_only": "extrapolation:viewpoint",
+            "partition_2d_only": "test",
+            "cache_dir": str(tmp_path),
+        },
+        "train": {"steps": 2, "batch_size": 2, "device": "cpu"},
+        "out": str(tmp_path / "hand.pt"),
+    }
+    train_hand(config, progress=False)
+    manifests = [json.loads(path.read_text()) for path in tmp_path.glob("hands_*/manifest.json")]
+    drawn = sorted((m["split"], m["partition"], m["length"]) for m in manifests)
+    assert drawn == [("extrapolation:viewpoint", "test", 6), ("interpolation", "train", 4)]
