@@ -4,6 +4,7 @@ The same file serves two installs: `colcon build` on a robot with ROS 2 (data fi
 share/handperception, one console script per node in lib/handperception), and `pip install -e .`
 into the project's own .venv where ROS 2 comes from PyPI wheels (see Makefile).
 """
+
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -32,8 +33,16 @@ setup(
     ],
     # What the code imports outside ROS; exact pins for the embedded setup are in requirements.txt.
     install_requires=[
-        "numpy", "scipy", "opencv-python-headless", "PyYAML", "torch", "tqdm", "matplotlib",
-        "trimesh", "transforms3d", "rosbags",
+        "numpy",
+        "scipy",
+        "opencv-python-headless",
+        "PyYAML",
+        "torch",
+        "tqdm",
+        "matplotlib",
+        "trimesh",
+        "transforms3d",
+        "rosbags",
     ],
     zip_safe=True,
     maintainer="handperception maintainers",
