@@ -40,6 +40,7 @@ setup(
         "torch",
         "tqdm",
         "matplotlib",
+        "Pillow",
         "trimesh",
         "transforms3d",
         "rosbags",

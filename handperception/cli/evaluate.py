@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import argparse
 
+from handperception.cli.arguments import CommandLineError, existing_file, positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="HandPoseNet checkpoint")
+    parser.add_argument("--model", required=True, type=existing_file, help="HandPoseNet checkpoint")
     parser.add_argument(
         "--split",
         default="all",
         help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>'",
     )
     parser.add_argument(
-        "--n", type=int, default=500, help="test samples per split (synthetic) or at most (real)"
+        "--n",
+        type=positive_int,
+        default=500,
+        help="test samples per split (synthetic) or at most (real)",
     )
     parser.add_argument(
         "--dataset", default=None, help="real dataset instead: freihand | ho3d | interhand"
@@ -48,19 +53,24 @@ def run(args: argparse.Namespace) -> int:
         evaluate_hand_pose,
         evaluate_hand_pose_dataset,
     )
-    from handperception.models.checkpoint import load_checkpoint
+    from handperception.models.checkpoint import CheckpointError, load_checkpoint
     from handperception.pipeline.loading import trained_crop_size
     from handperception.pipeline.pose_estimator import CropPoseEstimator
     from handperception.runtime.device import resolve_device
 
+    if args.split != "all" and args.split not in HAND_POSE_SPLITS:
+        raise CommandLineError(f"--split must be 'all' or one of {list(HAND_POSE_SPLITS)}")
     device = resolve_device(args.device)
-    model, _ = load_checkpoint(args.model, expected_model="hand_pose_net", map_location=device)
+    try:
+        model, _ = load_checkpoint(args.model, expected_model="hand_pose_net", map_location=device)
+    except CheckpointError as error:  # not a checkpoint, or not a hand pose one
+        raise CommandLineError(f"--model {args.model}: {error}") from error
     crop_size = args.crop_size or trained_crop_size(args.model)
     estimator = CropPoseEstimator(model, device)
     name = Path(args.model).stem
     if args.dataset:
         if not args.root:
-            raise SystemExit("--dataset needs --root, the dataset's folder")
+            raise CommandLineError("--dataset needs --root, the dataset's folder")
         from handperception.data import load_dataset
 
         split = args.dataset_split or {

@@ -8,9 +8,10 @@ for training code.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+
+from handperception.cli.arguments import CommandLineError, OneLineErrorParser
 
 COMMANDS: dict[str, str] = {
     "run": "compose the configured ROS 2 nodes in one process (the embedded ros2 launch)",
@@ -30,8 +31,8 @@ def _available_commands() -> dict[str, str]:
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="handperception", description=__doc__.splitlines()[0])
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(prog="handperception", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in _available_commands().items():
         module = importlib.import_module(f"handperception.cli.{name}")
@@ -43,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except CommandLineError as error:
+        print(f"handperception {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from handperception.cli.arguments import CommandLineError, positive_int
+
 # Rendered-hand kinds go through synth.dataset; the others through synth.item_shards.
 HAND_KINDS = ("hands", "two_hands")
 KINDS = HAND_KINDS + ("eyes", "objects", "grasps")
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="hands",
         help="hand crops, two interacting hands, eye patches, objects, or hands grasping objects",
     )
-    parser.add_argument("--n", type=int, default=10_000, help="number of items")
+    parser.add_argument("--n", type=positive_int, default=10_000, help="number of items")
     parser.add_argument(
         "--split", default="interpolation", help="'interpolation' or 'extrapolation:<axis>'"
     )
@@ -33,9 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=128, help="crop side in pixels")
-    parser.add_argument("--shard-size", type=int, default=1000, help="items per .npz shard")
-    parser.add_argument("--sheet", type=int, default=16, help="samples on the contact sheet")
+    parser.add_argument("--size", type=positive_int, default=128, help="crop side in pixels")
+    parser.add_argument("--shard-size", type=positive_int, default=1000, help="items per shard")
+    parser.add_argument(
+        "--sheet", type=positive_int, default=16, help="samples on the contact sheet"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,11 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from handperception.synth.dataset import SynthHandDataset, write_shards
     from handperception.synth.splits import load_split
 
-    if args.n < 1:
-        raise ValueError(f"--n must be >= 1, got {args.n}")
-    if args.sheet < 1:
-        raise ValueError(f"--sheet must be >= 1, got {args.sheet}")
-    spec = load_split(args.split, args.ranges)
+    try:
+        spec = load_split(args.split, args.ranges)
+    except (ValueError, FileNotFoundError) as error:
+        raise CommandLineError(f"--split {args.split}: {error}") from error
     if args.kind not in HAND_KINDS:
         from handperception.synth.item_shards import write_synth_items
 

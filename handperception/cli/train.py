@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from handperception.cli.arguments import CommandLineError, positive_int
+
 MODELS = ("hand", "detector")
 
 
@@ -23,8 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a config value (hand)",
     )
-    parser.add_argument("--steps", type=int, default=3000, help="training steps (detector)")
-    parser.add_argument("--batch-size", type=int, default=16, help="frames per step (detector)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=3000, help="training steps (detector)"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=16, help="frames per step (detector)"
+    )
     parser.add_argument("--size", default="tiny", help="backbone size (detector)")
     parser.add_argument("--seed", type=int, default=0, help="(detector)")
     parser.add_argument("--device", default="auto", help="(detector)")
@@ -48,16 +54,16 @@ def _train_hand(args: argparse.Namespace) -> int:
     from handperception.train.hand import train_hand
 
     if not args.config:
-        raise SystemExit("train hand needs --config (e.g. config/train/hand_tiny.yaml)")
+        raise CommandLineError("train hand needs --config (e.g. config/train/hand_tiny.yaml)")
     path = Path(args.config)
     if not path.is_file():
-        raise SystemExit(f"config file {path} does not exist")
+        raise CommandLineError(f"config file {path} does not exist")
     config = yaml.safe_load(path.read_text()) or {}
     for item in args.set:
         key, sep, value = item.partition("=")
         section, dot, name = key.partition(".")
         if not sep:
-            raise SystemExit(f"--set expects SECTION.KEY=VALUE, got '{item}'")
+            raise CommandLineError(f"--set expects SECTION.KEY=VALUE, got '{item}'")
         if dot:
             config.setdefault(section, {})[name] = yaml.safe_load(value)
         else:

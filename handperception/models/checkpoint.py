@@ -70,8 +70,11 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for foreign or corrupt files
+        # torch's own message runs to paragraphs; its first line says what failed.
+        message = str(error).strip()
+        reason = message.splitlines()[0] if message else type(error).__name__
         raise CheckpointError(
-            f"{path} is not a readable weights-only checkpoint: {error}"
+            f"{path} is not a readable weights-only checkpoint ({reason})"
         ) from error
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__

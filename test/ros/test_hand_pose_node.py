@@ -80,7 +80,7 @@ def test_bad_frames_are_dropped_and_counted(untrained_checkpoints):
         frame = np.zeros((120, 160, 3), np.uint8)
         assert wait_for(
             lambda: (
-                camera.publish(frame, 1, encoding="yuv422")
+                camera.publish(frame, 1, encoding="rgba8")
                 or node.stats.snapshot().drops.get("bad_image")
             )
         )

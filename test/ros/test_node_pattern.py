@@ -91,7 +91,7 @@ def test_bad_input_is_dropped_counted_and_the_node_goes_on(graph):
         )
     assert wait_for(lambda: node.stats.snapshot().drops.get("no_camera_info") == 1)
     _prime(node, camera)
-    _send(camera, 20, encoding="yuv422")
+    _send(camera, 20, encoding="rgba8")  # 3-channel rows labelled 4-channel
     assert wait_for(lambda: node.stats.snapshot().drops.get("bad_image") == 1)
     _send(camera, 30, frame="boom")
     assert wait_for(lambda: node.stats.snapshot().drops.get("exception") == 1)

@@ -33,39 +33,47 @@ def test_round_trip_every_encoding(encoding):
 
 def test_padded_rows_and_big_endian_are_read_correctly():
     array = np.arange(12, dtype=np.uint16).reshape(3, 4) * 1000
-    msg = Image(height=3, width=4, encoding="16UC1", is_bigendian=1, step=10)  # 2 bytes of padding per row
-    rows = [np.concatenate([row.astype(">u2").view(np.uint8), np.zeros(2, np.uint8)]) for row in array]
+    # 2 bytes of padding per row
+    msg = Image(height=3, width=4, encoding="16UC1", is_bigendian=1, step=10)
+    rows = [
+        np.concatenate([row.astype(">u2").view(np.uint8), np.zeros(2, np.uint8)]) for row in array
+    ]
     msg.data = np.concatenate(rows).tobytes()
     np.testing.assert_array_equal(image_to_numpy(msg), array)
 
 
 def test_colour_encodings_convert_to_rgb():
     rgb = _random("rgb8")
-    np.testing.assert_array_equal(image_to_rgb8(numpy_to_image(rgb[:, :, ::-1].copy(), "bgr8")), rgb)
+    np.testing.assert_array_equal(
+        image_to_rgb8(numpy_to_image(rgb[:, :, ::-1].copy(), "bgr8")), rgb
+    )
     bgra = np.concatenate([rgb[:, :, ::-1], np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
     np.testing.assert_array_equal(image_to_rgb8(numpy_to_image(bgra, "bgra8")), rgb)
     gray = _random("mono8")
-    np.testing.assert_array_equal(image_to_rgb8(numpy_to_image(gray, "mono8")), np.repeat(gray[:, :, None], 3, 2))
+    np.testing.assert_array_equal(
+        image_to_rgb8(numpy_to_image(gray, "mono8")), np.repeat(gray[:, :, None], 3, 2)
+    )
     with pytest.raises(ImageConversionError, match="not a colour image"):
         image_to_rgb8(numpy_to_image(_random("32FC1"), "32FC1"))
 
 
 @pytest.mark.parametrize(
-    "fields, message",
+    "fields, message, reason",
     [
-        (dict(encoding="yuv422"), "unsupported image encoding 'yuv422'"),
-        (dict(height=0), "empty image"),
-        (dict(step=10), "step 10 is smaller than one row"),
-        (dict(height=5), "data has 105 bytes but step\\*height"),
-        (dict(width=100000, height=100000, step=300000), "exceeds"),
+        (dict(encoding="nv21"), "unsupported image encoding 'nv21'", "unsupported_encoding"),
+        (dict(height=0), "empty image", "bad_image"),
+        (dict(step=10), "step 10 is smaller than one row", "bad_image"),
+        (dict(height=5), "data has 105 bytes but step\\*height", "bad_image"),
+        (dict(width=100000, height=100000, step=300000), "exceeds", "too_large"),
     ],
 )
-def test_inconsistent_images_are_rejected_with_the_reason(fields, message):
+def test_inconsistent_images_are_rejected_with_the_reason(fields, message, reason):
     msg = numpy_to_image(_random("rgb8"), "rgb8")
     for key, value in fields.items():
         setattr(msg, key, value)
-    with pytest.raises(ImageConversionError, match=message):
+    with pytest.raises(ImageConversionError, match=message) as raised:
         image_to_numpy(msg)
+    assert raised.value.reason == reason
 
 
 def test_numpy_to_image_rejects_mismatched_arrays():
@@ -86,6 +94,13 @@ def test_png_is_lossless_for_colour_and_depth():
     decoded, encoding = compressed_to_numpy(numpy_to_compressed(depth, "16UC1", "png"))
     assert encoding == "16UC1"
     np.testing.assert_array_equal(decoded, depth)
+    # 16-bit colour: image_transport's rgb16 is handed to the encoder as is, and says so
+    wide = _random("rgb16", 16, 16)
+    msg = numpy_to_compressed(wide, "rgb16", "png")
+    assert msg.format == "rgb16; png compressed rgb16"
+    decoded, encoding = compressed_to_numpy(msg)
+    assert encoding == "rgb16"
+    np.testing.assert_array_equal(decoded, wide)
 
 
 def test_jpeg_is_close_and_rejects_bad_data():
@@ -99,3 +114,5 @@ def test_jpeg_is_close_and_rejects_bad_data():
         compressed_to_numpy(CompressedImage(format="theora", data=b"x"))
     with pytest.raises(ImageConversionError, match="8-bit"):
         numpy_to_compressed(_random("16UC1"), "16UC1", "jpeg")
+    with pytest.raises(ImageConversionError, match="to_rgb8 first"):
+        numpy_to_compressed(_random("yuv422"), "yuv422", "png")
