@@ -20,7 +20,7 @@ LAYERS = (
     ("losses",),
     ("synth", "data"),
     ("pipeline", "eval"),
-    ("train", "sources", "msgconv", "viz"),
+    ("train", "sources", "msgconv", "viz", "api"),
     ("claims", "bench"),
     ("ros",),
     ("cli",),
