@@ -22,7 +22,17 @@ $(VENV)/.msgs: $(VENV)/.deps tools/build_interfaces.sh $(wildcard handperception
 	tools/build_interfaces.sh $(VENV) $(BUILD)/handperception_msgs
 	@touch $@
 
-$(VENV)/.ready: $(VENV)/.msgs setup.py
+# tf2_msgs has no wheel: build the one-message stand-in (tools/tf2_msgs) unless a tf2_msgs from
+# outside the venv imports (on a robot the distro's must be used). One inside the venv was built
+# here before: rebuild it when its inputs change.
+$(VENV)/.tf2_msgs: $(VENV)/.deps tools/build_interfaces.sh $(wildcard tools/tf2_msgs/*.* tools/tf2_msgs/msg/*.msg)
+	@mkdir -p $(BUILD)
+	@if $(PY) -c "import sys, tf2_msgs; sys.exit(tf2_msgs.__file__.startswith(sys.prefix))" 2>/dev/null; \
+	then echo "tf2_msgs found outside $(VENV): not building tools/tf2_msgs"; \
+	else tools/build_interfaces.sh $(VENV) $(BUILD)/tf2_msgs tools/tf2_msgs; fi
+	@touch $@
+
+$(VENV)/.ready: $(VENV)/.msgs $(VENV)/.tf2_msgs setup.py
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 

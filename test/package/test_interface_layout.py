@@ -9,6 +9,9 @@ from pathlib import Path
 from catkin_pkg.package import parse_package
 
 ROOT = Path(__file__).resolve().parents[2]
+# Stand-ins for third-party interface packages that no wheel provides (tools/tf2_msgs: built by
+# `make setup` only where no tf2_msgs imports): upstream's definitions, not this project's.
+STAND_INS = {ROOT / "tools" / "tf2_msgs"}
 INTERFACE_SUFFIXES = {".msg", ".srv", ".action", ".idl"}
 KINDS = {".msg": "msg", ".srv": "srv", ".action": "action"}
 # build outputs, environments and data: never sources of definitions (see .gitignore)
@@ -25,6 +28,7 @@ def _source_files():
             and d not in _NOT_SOURCE
             and not d.endswith(".egg-info")
             and not (here / d / "pyvenv.cfg").exists()
+            and here / d not in STAND_INS
         )
         for name in sorted(filenames):
             yield here / name
