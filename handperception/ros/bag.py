@@ -1,41 +1,33 @@
-"""Recording ROS 2 messages to an MCAP bag (rosbag2's default storage) without rosbag2.
+"""Recording ROS 2 messages to a rosbag2 bag without rosbag2.
 
-rosbag2 is not available as a wheel; the ``mcap`` library writes the same container. Messages
-are stored exactly as they travelled (CDR bytes from a raw subscription), with the ``ros2msg``
-schema rosbag2 writes (the .msg definition followed by every nested definition), so
-``ros2 bag info/play``, Foxglove and ``mcap-ros2-support`` read the result.
+rosbag2 is not available as a wheel; rosbags writes the same bag: a directory with
+``metadata.yaml`` and one MCAP file, so ``ros2 bag info/play``, Foxglove and rosbags read it.
+Messages are stored exactly as they travelled (CDR bytes from a raw subscription). Each topic's
+type is parsed from the installed .msg files (rosbags parses them and writes rosbag2's
+``ros2msg`` schema and type hash from them): the definitions of the interfaces actually on the
+wire, this project's own included, which no bundled type store knows.
+
+Format version 8, not rosbags' latest 9: version 9 writes the QoS profiles as a YAML list, which
+Humble's rosbag2 (it writes version 5 and accepts any number) fails to parse, while Jazzy, Kilted
+and Rolling read version 8. Chunks are not compressed, as ``ros2 bag record`` does by default:
+the recorder shares its process with the perception nodes; ``ros2 bag convert`` compresses
+later.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 from pathlib import Path
 
-from mcap.writer import CompressionType, Writer
+from rosbags.interfaces import Connection
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from rosbags.typesys.base import Nodetype
+from rosbags.typesys.store import Typestore
 
-_PRIMITIVES = {
-    "bool",
-    "byte",
-    "char",
-    "float32",
-    "float64",
-    "int8",
-    "uint8",
-    "int16",
-    "uint16",
-    "int32",
-    "uint32",
-    "int64",
-    "uint64",
-    "string",
-    "wstring",
-    "time",
-    "duration",
-}
-_SEPARATOR = "=" * 80
+BAG_VERSION = 8
 
 
 def share_directory(package: str) -> Path:
@@ -50,95 +42,71 @@ def share_directory(package: str) -> Path:
     raise FileNotFoundError(f"ROS package '{package}' not found under {prefixes}")
 
 
-def _definition_text(full_type: str) -> str:
-    package, kind, name = full_type.split("/")
-    return (share_directory(package) / kind / f"{name}.msg").read_text()
+def _nested_type(field: tuple) -> str | None:
+    """The message type a parsed field holds (itself or as array/sequence elements), if any."""
+    kind, argument = field
+    if kind in (Nodetype.ARRAY, Nodetype.SEQUENCE):
+        kind, argument = argument[0]
+    return argument if kind == Nodetype.NAME else None
 
 
-def _nested_types(text: str, package: str) -> list[str]:
-    nested = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line or "=" in line.split()[0] or len(line.split()) < 2:
+def _register_installed(typestore: Typestore, full_type: str) -> None:
+    """Parse ``full_type`` (like 'sensor_msgs/msg/Image') and every type it nests from their
+    installed .msg files into ``typestore``."""
+    pending = [full_type]
+    while pending:
+        name = pending.pop()
+        if name in typestore.fielddefs:
             continue
-        field_type = re.sub(r"\[.*\]$", "", line.split()[0])
-        field_type = re.sub(r"<=\d+$", "", field_type)
-        if field_type in _PRIMITIVES or field_type.startswith(("string<", "wstring<")):
-            continue
-        if field_type == "Header":
-            field_type = "std_msgs/Header"
-        parts = field_type.split("/")
-        nested.append(
-            "/".join((parts[0], "msg", parts[-1]))
-            if len(parts) > 1
-            else f"{package}/msg/{parts[0]}"
-        )
-    return nested
+        package, kind, message = name.split("/")
+        text = (share_directory(package) / kind / f"{message}.msg").read_text()
+        types = get_types_from_msg(text, name)
+        typestore.register(types)
+        _, fields = types[name]
+        pending += [nested for _, field in fields if (nested := _nested_type(field))]
 
 
-def message_definition(full_type: str) -> str:
-    """rosbag2's ``ros2msg`` schema text for a type like 'sensor_msgs/msg/Image'."""
-    main = _definition_text(full_type)
-    seen, order, stack = {full_type}, [], [(full_type, main)]
-    while stack:
-        current, text = stack.pop(0)
-        for nested in _nested_types(text, current.split("/")[0]):
-            if nested not in seen:
-                seen.add(nested)
-                nested_text = _definition_text(nested)
-                order.append((nested, nested_text))
-                stack.append((nested, nested_text))
-    parts = [main.rstrip("\n")]
-    for nested, text in order:
-        package, _, name = nested.split("/")
-        parts.append(f"{_SEPARATOR}\nMSG: {package}/{name}\n{text.rstrip(chr(10))}")
-    return "\n".join(parts) + "\n"
+class BagWriter:
+    """Thread-safe writer of serialized (CDR) ROS 2 messages into a new rosbag2 directory.
 
-
-class McapBagWriter:
-    """Thread-safe writer of serialized (CDR) ROS 2 messages into one MCAP file."""
+    ``path`` must not exist, or be an empty directory: a bag is never overwritten or merged
+    into, as ``ros2 bag record -o`` refuses an existing folder. Writes after ``close`` are
+    ignored (a subscription callback may still be running while the recorder shuts down).
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "wb")
-        self._writer = Writer(self._file, compression=CompressionType.LZ4)
-        self._writer.start(profile="ros2", library="handperception")
-        self._schemas: dict[str, int] = {}
-        self._channels: dict[str, int] = {}
+        if self.path.exists():
+            if not self.path.is_dir() or any(self.path.iterdir()):
+                raise FileExistsError(
+                    f"bag path {self.path} exists; a bag is written into a new (or empty) "
+                    "directory: choose another path or remove it"
+                )
+            self.path.rmdir()  # rosbags creates the directory itself
+        self._writer = Writer(self.path, version=BAG_VERSION, storage_plugin=StoragePlugin.MCAP)
+        self._writer.open()
+        self._typestore = get_typestore(Stores.EMPTY)
+        self._connections: dict[str, Connection] = {}
         self._lock = threading.Lock()
-        self.counts: dict[str, int] = {}
+        self._closed = False
 
     def add_topic(self, topic: str, full_type: str) -> None:
         with self._lock:
-            if topic in self._channels:
+            if topic in self._connections:
                 return
-            if full_type not in self._schemas:
-                self._schemas[full_type] = self._writer.register_schema(
-                    name=full_type, encoding="ros2msg", data=message_definition(full_type).encode()
-                )
-            self._channels[topic] = self._writer.register_channel(
-                topic=topic, message_encoding="cdr", schema_id=self._schemas[full_type]
+            _register_installed(self._typestore, full_type)
+            self._connections[topic] = self._writer.add_connection(
+                topic, full_type, typestore=self._typestore
             )
-            self.counts[topic] = 0
 
-    def write(
-        self, topic: str, serialized: bytes, log_time_ns: int, publish_time_ns: int | None = None
-    ) -> None:
+    def write(self, topic: str, serialized: bytes, log_time_ns: int) -> None:
         with self._lock:
-            if self._file.closed:
-                return
-            self._writer.add_message(
-                channel_id=self._channels[topic],
-                log_time=log_time_ns,
-                data=serialized,
-                publish_time=log_time_ns if publish_time_ns is None else publish_time_ns,
-                sequence=self.counts[topic],
-            )
-            self.counts[topic] += 1
+            if not self._closed:
+                self._writer.write(self._connections[topic], log_time_ns, serialized)
 
     def close(self) -> None:
+        """Finish the MCAP file and write ``metadata.yaml``; safe to call twice."""
         with self._lock:
-            if not self._file.closed:
-                self._writer.finish()
-                self._file.close()
+            if not self._closed:
+                self._closed = True
+                self._writer.close()

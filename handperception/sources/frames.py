@@ -2,7 +2,8 @@
 
 A source is named by a URI so one parameter (``source``) covers every case:
 ``synthetic`` / ``synthetic:<scene>``, ``video:<path>`` (or a path with a video extension),
-``folder:<dir>`` (or a directory), ``webcam:<index>`` (or ``/dev/videoN``).
+``folder:<dir>`` (or a directory), ``webcam:<index>`` (or ``/dev/videoN``), ``bag:<path>`` (or a
+rosbag2 directory or ``.mcap`` file: see ``sources.bag``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
 class FrameSource(Protocol):
+    """A replayed recording (``BagSource``) also has ``read_recorded()``: each frame with its
+    recorded stamp, frame_id and calibration, and when it is due."""
+
     camera: PinholeCamera
 
     def read(self) -> np.ndarray | None:
@@ -164,8 +168,14 @@ def open_source(
     camera: PinholeCamera | None = None,
     loop: bool = False,
     seed: int = 0,
+    *,
+    image_topic: str = "",
+    rate: float = 1.0,
 ) -> FrameSource:
-    """Open a source by URI (see module docstring); ``camera`` overrides guessed intrinsics."""
+    """Open a source by URI (see module docstring); ``camera`` overrides guessed intrinsics.
+
+    ``image_topic`` and ``rate`` are a bag's (``BagSource``): which image topic, how fast.
+    """
     kind, _, rest = uri.partition(":")
     if kind == "synthetic":
         scene = rest or "hands"
@@ -179,7 +189,12 @@ def open_source(
     if kind == "webcam" or uri.startswith("/dev/video"):
         device = int(rest) if kind == "webcam" else uri
         return VideoSource(device, camera, horizontal_fov_deg, loop=False)
-    path = Path(rest if kind in ("video", "folder") else uri)
+    path = Path(rest if kind in ("video", "folder", "bag") else uri)
+    looks_like_bag = path.suffix == ".mcap" or (path / "metadata.yaml").is_file()
+    if kind == "bag" or (kind not in ("video", "folder") and looks_like_bag):
+        from handperception.sources.bag import BagSource  # rosbags loads on demand
+
+        return BagSource(path, image_topic, rate, loop, camera, horizontal_fov_deg)
     if kind == "folder" or path.is_dir():
         if not path.is_dir():
             raise ValueError(f"image folder {path} does not exist")
@@ -189,5 +204,6 @@ def open_source(
             raise ValueError(f"video file {path} does not exist")
         return VideoSource(str(path), camera, horizontal_fov_deg, loop)
     raise ValueError(
-        f"cannot tell what source '{uri}' is: use synthetic[:scene], video:<file>, folder:<dir> or webcam:<index>"
+        f"cannot tell what source '{uri}' is: "
+        "use synthetic[:scene], video:<file>, folder:<dir>, webcam:<index> or bag:<path>"
     )
