@@ -26,7 +26,10 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
         ("share/" + PACKAGE + "/launch", glob("launch/*.launch.py")),
-        ("share/" + PACKAGE + "/config", glob("config/*.yaml") + glob("config/*.xml") + glob("config/*.rviz")),
+        (
+            "share/" + PACKAGE + "/config",
+            glob("config/*.yaml") + glob("config/*.xml") + glob("config/*.rviz"),
+        ),
         ("share/" + PACKAGE + "/config/train", glob("config/train/*.yaml")),
         ("share/" + PACKAGE + "/config/splits", glob("config/splits/*.yaml")),
         ("share/" + PACKAGE + "/checkpoints", glob("checkpoints/*.pt") + glob("checkpoints/*.md")),

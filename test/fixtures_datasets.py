@@ -48,7 +48,8 @@ def freihand_xyz(annotation: int) -> np.ndarray:
 
 
 def write_freihand(root: Path, split: str = "training", count: int = 3, versions: int = 4) -> None:
-    """``<split>_{K,xyz,mano,scale}.json`` and ``<split>/rgb/%08d.jpg`` (versions x count images)."""
+    """``<split>_{K,xyz,mano,scale}.json`` and ``<split>/rgb/%08d.jpg`` (versions x count
+    images)."""
     write_json(root / f"{split}_K.json", [FREIHAND_K] * count)
     write_json(root / f"{split}_xyz.json", [freihand_xyz(i).tolist() for i in range(count)])
     write_json(root / f"{split}_mano.json", [[list(np.arange(61.0) + i)] for i in range(count)])
@@ -111,7 +112,8 @@ INTERHAND_CAMERA = {
 
 
 def interhand_world(frame: int) -> np.ndarray:
-    """(42, 3) world millimetres in InterHand order; joint i at (90 + i, 180 + 2 i, 1700 + frame)."""
+    """(42, 3) world millimetres in InterHand order; joint i at
+    (90 + i, 180 + 2 i, 1700 + frame)."""
     i = np.arange(42.0)
     return np.stack([90.0 + i, 180.0 + 2.0 * i, np.full(42, 1700.0 + frame)], axis=1)
 

@@ -31,7 +31,10 @@ import numpy as np
 
 from handperception.claims.harness import ClaimContext, ClaimResult, register_claim
 
-PAPER = "Spurr et al., Weakly supervised 3D hand pose estimation via biomechanical constraints, ECCV 2020"
+PAPER = (
+    "Spurr et al., Weakly supervised 3D hand pose estimation via biomechanical constraints, "
+    "ECCV 2020"
+)
 SOURCE_SPLIT = "interpolation"
 TARGET_SPLIT = "extrapolation:viewpoint"
 # "Far more": the constraints' depth gain must be at least this many times the gain without them.
@@ -192,19 +195,22 @@ def _experiment(
         results,
         "depth_error_mm",
         held,
-        note=f"depth gain from the 2D-only data: {gains[WITHOUT]:.1f} % without the constraints, {gains[WITH]:.1f} % "
-        f"with them (held if >= {GAIN_RATIO:g}x and > 0); {CONSTRAINTS_ALONE}: the depth the constraints alone "
-        f"reach on the test crops' labelled 2D from a flat hand; {size['labelled_3d']} 3D crops ({SOURCE_SPLIT}) + "
-        f"{size['labelled_2d_only']} 2D-only crops ({two_d_split}, {two_d_partition} range) of {size['crop_size']} px, "
-        f"{size['steps']} steps, tiny backbone, {size['test']} test crops of {test_split}",
+        note=f"depth gain from the 2D-only data: {gains[WITHOUT]:.1f} % without the constraints, "
+        f"{gains[WITH]:.1f} % with them (held if >= {GAIN_RATIO:g}x and > 0); "
+        f"{CONSTRAINTS_ALONE}: the depth the constraints alone reach on the test crops' labelled "
+        f"2D from a flat hand; {size['labelled_3d']} 3D crops ({SOURCE_SPLIT}) + "
+        f"{size['labelled_2d_only']} 2D-only crops ({two_d_split}, {two_d_partition} range) "
+        f"of {size['crop_size']} px, {size['steps']} steps, tiny backbone, "
+        f"{size['test']} test crops of {test_split}",
     )
 
 
 @register_claim(
     "biomechanical-2d-data",
     paper=PAPER,
-    statement="2D-only labelled data of the target domain lowers the depth error far more (>= 2x the gain) with "
-    "biomechanical constraints than without them (3D labels from another domain, as RHD -> FreiHAND)",
+    statement="2D-only labelled data of the target domain lowers the depth error far more "
+    "(>= 2x the gain) with biomechanical constraints than without them (3D labels from another "
+    "domain, as RHD -> FreiHAND)",
 )
 def biomechanical_2d_claim(context: ClaimContext) -> ClaimResult:
     return _experiment(context, TARGET_SPLIT, "test", TARGET_SPLIT)

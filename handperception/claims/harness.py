@@ -35,7 +35,8 @@ HELD, NOT_HELD, ERROR = "held", "not held", "error"
 
 @dataclass(frozen=True)
 class ClaimContext:
-    """What the runner gives a claim: its own output folder, a quick (smoke-test) flag and a seed."""
+    """What the runner gives a claim: its own output folder, a quick (smoke-test) flag and a
+    seed."""
 
     out_dir: Path
     quick: bool = False
@@ -113,7 +114,8 @@ class Claim:
 
 
 class ClaimRegistry:
-    """Named claims in registration order. The library uses ``DEFAULT_REGISTRY``; tests make their own."""
+    """Named claims in registration order. The library uses ``DEFAULT_REGISTRY``; tests make
+    their own."""
 
     def __init__(self) -> None:
         self._claims: dict[str, Claim] = {}
@@ -121,7 +123,8 @@ class ClaimRegistry:
     def register(self, claim: Claim) -> None:
         if not _CLAIM_NAME.match(claim.name):
             raise ValueError(
-                f"claim name {claim.name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* (it names a folder)"
+                f"claim name {claim.name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* "
+                "(it names a folder)"
             )
         if not claim.paper.strip() or not claim.statement.strip():
             raise ValueError(f"claim {claim.name!r} needs a non-empty paper and statement")
@@ -183,7 +186,8 @@ def run_claims(
     seed: int = 0,
     stream: TextIO | None = None,
 ) -> list[ClaimRun]:
-    """Run the selected claims (all when ``names`` is None), print the table, write JSON and Markdown.
+    """Run the selected claims (all when ``names`` is None), print the table, write JSON and
+    Markdown.
 
     A claim that raises is recorded with status ``error`` and its traceback, and the others
     still run: one broken experiment should not hide the rest of the table.
@@ -247,7 +251,8 @@ def claims_table(runs: list[ClaimRun]) -> str:
                 for name, values in run.result.variants.items()
             )
         lines.append(
-            f"| {run.claim.name} | {run.claim.paper} | {metric} | {variants} | {run.status} | {run.seconds:.1f} |"
+            f"| {run.claim.name} | {run.claim.paper} | {metric} | {variants} "
+            f"| {run.status} | {run.seconds:.1f} |"
         )
     return "\n".join(lines)
 

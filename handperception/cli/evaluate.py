@@ -3,7 +3,8 @@ extrapolation test set per axis (or one split), or a real dataset in its native 
 
 Examples:
   handperception evaluate --model checkpoints/hand_tiny.pt --split all --out out/eval
-  handperception evaluate --model checkpoints/hand_tiny.pt --dataset freihand --root ~/data/FreiHAND --out out/eval_fh
+  handperception evaluate --model checkpoints/hand_tiny.pt --dataset freihand
+      --root ~/data/FreiHAND --out out/eval_fh
 Writes evaluation.json, evaluation.md and evaluation.png (error per split, PCK curves).
 """
 

@@ -36,7 +36,8 @@ def load_json(path: Path, layout: str, expected: type) -> list | dict:
         data = json.load(handle)
     if not isinstance(data, expected):
         raise ValueError(
-            f"{path}: expected a JSON {expected.__name__} at the top level, got {type(data).__name__}"
+            f"{path}: expected a JSON {expected.__name__} at the top level, "
+            f"got {type(data).__name__}"
         )
     return data
 

@@ -46,7 +46,8 @@ def _load_json(path: Path) -> list:
 
 
 class FreiHANDDataset(Dataset):
-    """Map-style FreiHAND; item ``v * N + i`` is annotation ``i`` on background version ``versions[v]``.
+    """Map-style FreiHAND; item ``v * N + i`` is annotation ``i`` on background version
+    ``versions[v]``.
 
     Args:
         root: the folder holding ``training_xyz.json`` etc.

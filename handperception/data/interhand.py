@@ -62,7 +62,10 @@ def annotation_path(root: Path, split: str, kind: str) -> Path:
 def _load(path: Path) -> dict:
     return load_json(
         path,
-        "the InterHand2.6M v1.0 layout annotations/<split>/InterHand2.6M_<split>_{data,camera,joint_3d}.json",
+        (
+            "the InterHand2.6M v1.0 layout "
+            "annotations/<split>/InterHand2.6M_<split>_{data,camera,joint_3d}.json"
+        ),
         dict,
     )
 

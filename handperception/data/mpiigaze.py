@@ -81,7 +81,8 @@ def read_day(path: Path) -> DayFile:
         sizes = {len(images[side]), len(gaze[side]), len(pose[side])}
         if sizes != {count}:
             raise ValueError(
-                f"{path}: {side} eye arrays hold {sorted(sizes)} samples but there are {count} filenames"
+                f"{path}: {side} eye arrays hold {sorted(sizes)} samples "
+                f"but there are {count} filenames"
             )
         finite = np.isfinite(gaze[side]).all(1) & np.isfinite(pose[side]).all(1)
         bad = np.flatnonzero(
@@ -176,7 +177,8 @@ class MPIIGazeDataset(Dataset):
         for day, filename, side in read_evaluation_list(list_path):
             if day not in days or filename not in days[day].filenames:
                 raise ValueError(
-                    f"{list_path}: sample {day}/{filename} is not in {NORMALIZED_DIR / person / day}.mat"
+                    f"{list_path}: sample {day}/{filename} is not in "
+                    f"{NORMALIZED_DIR / person / day}.mat"
                 )
             yield day, filename, side, days[day].filenames.index(filename)
 

@@ -51,7 +51,8 @@ def grasp_diversity(
         raise ValueError("grasp_keypoints has no keypoints")
     if int(num_clusters) != num_clusters or not 2 <= num_clusters <= count:
         raise ValueError(
-            f"num_clusters must be an integer in 2..{count} (the number of grasps), got {num_clusters}"
+            f"num_clusters must be an integer in 2..{count} (the number of grasps), "
+            f"got {num_clusters}"
         )
     pairwise = sum(pdist(grasps[:, k]) for k in range(keypoints)) / keypoints
     sizes = _kmeans_cluster_sizes(grasps.reshape(count, -1), int(num_clusters), max_iterations)

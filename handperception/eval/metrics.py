@@ -66,7 +66,8 @@ def keypoint_errors(
 
 
 def mpjpe(pred: Any, gt: Any, mask: Any = None) -> float:
-    """Mean per-joint position error (EPE), no alignment; unit of the inputs. Shapes as ``keypoint_errors``."""
+    """Mean per-joint position error (EPE), no alignment; unit of the inputs. Shapes as
+    ``keypoint_errors``."""
     errors, valid = keypoint_errors(pred, gt, mask, "none")
     return masked_mean(errors, valid, "MPJPE")
 
@@ -84,7 +85,8 @@ def pa_mpjpe(pred: Any, gt: Any, mask: Any = None) -> float:
 
 
 def per_joint_errors(pred: Any, gt: Any, mask: Any = None, alignment: str = "none") -> np.ndarray:
-    """(J,) mean error of each joint over the samples where it is valid; NaN for a never-valid joint."""
+    """(J,) mean error of each joint over the samples where it is valid; NaN for a never-valid
+    joint."""
     errors, valid = keypoint_errors(pred, gt, mask, alignment)
     counts = valid.sum(axis=0)
     sums = np.where(valid, errors, 0.0).sum(axis=0)
@@ -121,7 +123,8 @@ class PCKCurve:
 
 
 def _valid_errors(errors: Any, valid: Any) -> np.ndarray:
-    """The 1D array of errors selected by ``valid`` (all if None); must be non-negative and non-empty."""
+    """The 1D array of errors selected by ``valid`` (all if None); must be non-negative and
+    non-empty."""
     e = float_array(errors, "errors")
     if valid is None:
         selected = e.ravel()
@@ -147,7 +150,8 @@ def pck(errors: Any, threshold: float, valid: Any = None) -> float:
 def pck_curve(
     errors: Any, low: float, high: float, steps: int = 100, valid: Any = None
 ) -> PCKCurve:
-    """PCK at ``steps`` thresholds ``np.linspace(low, high, steps)`` (both ends included) and its AUC.
+    """PCK at ``steps`` thresholds ``np.linspace(low, high, steps)`` (both ends included) and
+    its AUC.
 
     The 3D hand literature reports two conventions, both with 100 evenly spaced thresholds:
     0-50 mm (FreiHAND and most recent work) and 20-50 mm (Zimmermann & Brox 2017 on RHD/STB).
@@ -215,7 +219,8 @@ def mrrpe(
     n = arrays[0].shape[0]
     if any(a.shape[0] != n for a in arrays):
         raise ValueError(
-            f"MRRPE inputs must all have the same number of samples, got {[a.shape[0] for a in arrays]}"
+            "MRRPE inputs must all have the same number of samples, "
+            f"got {[a.shape[0] for a in arrays]}"
         )
     pr, pl, gr, gl = arrays
     errors = np.linalg.norm((pl - pr) - (gl - gr), axis=-1)

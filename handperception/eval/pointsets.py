@@ -37,13 +37,15 @@ def fscore(pred_points: Any, gt_points: Any, threshold: float) -> FScore:
             0.015 for the literature's 5 mm and 15 mm when points are in metres.
     Returns:
         precision = fraction of predicted points whose nearest ground-truth point is within
-        ``threshold`` (inclusive), recall = the converse, fscore = 2PR / (P + R) (0 when both are 0).
+        ``threshold`` (inclusive), recall = the converse, fscore = 2PR / (P + R) (0 when both
+        are 0).
     """
     pred = float_array(pred_points, "pred_points", (None, 3))
     gt = float_array(gt_points, "gt_points", (None, 3))
     if pred.shape[0] == 0 or gt.shape[0] == 0:
         raise ValueError(
-            f"F-score needs non-empty point sets, got {pred.shape[0]} predicted and {gt.shape[0]} ground-truth points"
+            f"F-score needs non-empty point sets, got {pred.shape[0]} predicted and "
+            f"{gt.shape[0]} ground-truth points"
         )
     if not np.isfinite(threshold) or threshold <= 0:
         raise ValueError(f"F-score threshold must be finite and > 0, got {threshold}")

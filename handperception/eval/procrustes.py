@@ -59,7 +59,8 @@ def procrustes_align(source: Any, target: Any, mask: Any = None) -> SimilarityTr
     if np.any(counts < MIN_ALIGNMENT_POINTS):
         bad = np.flatnonzero(counts < MIN_ALIGNMENT_POINTS)
         raise ValueError(
-            f"Procrustes needs >= {MIN_ALIGNMENT_POINTS} valid points per sample; samples {bad.tolist()} have fewer"
+            f"Procrustes needs >= {MIN_ALIGNMENT_POINTS} valid points per sample; "
+            f"samples {bad.tolist()} have fewer"
         )
     weights = valid.astype(np.float64)
     total = counts.astype(np.float64)

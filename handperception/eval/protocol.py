@@ -2,7 +2,8 @@
 one extrapolation test set per axis, scored with the same metric set.
 
 Why a predictor callable: the protocol must score any model (ours, a checkpoint trained
-elsewhere, MediaPipe) on identical bytes, so it only asks ``predict(rgb, K) -> (3D, 2D[, P(left)])``.
+elsewhere, MediaPipe) on identical bytes, so it only asks
+``predict(rgb, K) -> (3D, 2D[, P(left)])``.
 """
 
 from __future__ import annotations

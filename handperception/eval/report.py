@@ -1,4 +1,5 @@
-"""Evaluation reports in the HANDS 2019 way: one result per split, written as JSON, Markdown and a plot.
+"""Evaluation reports in the HANDS 2019 way: one result per split, written as JSON, Markdown and
+a plot.
 
 Why splits: HANDS'19 (Armagan et al., ECCV 2020) showed that a single test error hides *which*
 kind of novelty breaks a model. The synthetic benchmark therefore scores an ``interpolation``
@@ -43,7 +44,8 @@ def check_split_name(name: str) -> str:
         return name
     if name != INTERPOLATION and not _DATASET_NAME.match(name):
         raise ValueError(
-            f"split name {name!r} is neither a benchmark split nor a plain dataset name ([A-Za-z0-9_.-])"
+            f"split name {name!r} is neither a benchmark split nor a plain dataset name "
+            "([A-Za-z0-9_.-])"
         )
     return name
 
@@ -197,7 +199,8 @@ class EvaluationReport:
         return path
 
     def write(self, out_dir: str | Path, stem: str = "evaluation") -> dict[str, Path]:
-        """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` (when plottable) into ``out_dir``."""
+        """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` (when plottable) into
+        ``out_dir``."""
         out = Path(out_dir)
         paths = {
             "json": self.write_json(out / f"{stem}.json"),
@@ -261,7 +264,8 @@ def evaluate_keypoints(
         errors_2d, valid_2d = keypoint_errors(pixels_pred, pixels_gt, mask, "none")
         if errors_2d.shape != errors_abs.shape:
             raise ValueError(
-                f"2D keypoints cover {errors_2d.shape} (samples, joints) but 3D cover {errors_abs.shape}"
+                f"2D keypoints cover {errors_2d.shape} (samples, joints) "
+                f"but 3D cover {errors_abs.shape}"
             )
         curve_2d = pck_curve(errors_2d, 0.0, 30.0, steps, valid_2d)
         metrics["epe_2d_px"] = masked_mean(errors_2d, valid_2d, "2D EPE")

@@ -25,7 +25,8 @@ def _signed_distances(object_sdf: SignedDistance, points: np.ndarray) -> np.ndar
     distances = float_array(object_sdf(points), "object_sdf(points)")
     if distances.shape != (points.shape[0],):
         raise ValueError(
-            f"object_sdf must return shape ({points.shape[0]},) for {points.shape[0]} points, got {distances.shape}"
+            f"object_sdf must return shape ({points.shape[0]},) for {points.shape[0]} points, "
+            f"got {distances.shape}"
         )
     return distances
 
@@ -84,7 +85,8 @@ def interpenetration_volume(
 
 
 def contact_ratio(fingertips: Any, object_sdf: SignedDistance, threshold: float = 0.005) -> float:
-    """Fraction of fingertips within ``threshold`` metres of the object surface (``|sdf| <= threshold``).
+    """Fraction of fingertips within ``threshold`` metres of the object surface
+    (``|sdf| <= threshold``).
 
     A fingertip sunk deeper than the threshold is not counted as contact: that failure is what
     ``penetration_depth`` reports, and counting it here would reward penetrating grasps.

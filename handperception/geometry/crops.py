@@ -102,7 +102,8 @@ def square_box(box_xyxy: np.ndarray, scale: float = 1.0, min_side: int = MIN_CRO
         raise ValueError(f"need scale > 0 and min_side >= 1, got {scale}, {min_side}")
     side = max(int(min_side), int(round(float(np.max(box[2:] - box[:2])) * scale)))
     centre = (box[:2] + box[2:]) / 2
-    # A crop starting at pixel x0 covers [x0 - 0.5, x0 + side - 0.5]: its centre is x0 + (side - 1) / 2.
+    # A crop starting at pixel x0 covers [x0 - 0.5, x0 + side - 0.5]: its centre is
+    # x0 + (side - 1) / 2.
     x0, y0 = np.round(centre - (side - 1) / 2).astype(int)
     return CropBox(int(x0), int(y0), side)
 
@@ -131,7 +132,8 @@ def crop_to_frame(points: np.ndarray, box: CropBox, size: int) -> np.ndarray:
 
 
 def frame_to_crop(points: np.ndarray, box: CropBox, size: int) -> np.ndarray:
-    """(..., 2) frame pixels -> (..., 2) pixels of a size x size crop of `box`; inverse of crop_to_frame."""
+    """(..., 2) frame pixels -> (..., 2) pixels of a size x size crop of `box`; inverse of
+    crop_to_frame."""
     points = float_array(points, "frame points", (..., 2))
     _check_size(size)
     return (points - np.array([box.x0, box.y0]) + 0.5) * (size / box.side) - 0.5

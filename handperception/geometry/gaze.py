@@ -5,7 +5,8 @@ agree on one convention, and getting it subtly wrong (a flipped yaw, a gaze vect
 warp's scaling) silently costs degrees. Convention (MPIIGaze, camera frame x right, y down,
 z forward): a gaze *vector* points from the eye towards what it looks at;
 ``pitch = arcsin(-y)``, ``yaw = arctan2(-x, -z)``, so (0, 0) looks straight into the camera (along
--z), positive pitch looks up and positive yaw looks towards the image's left (-x). Angles in radians.
+-z), positive pitch looks up and positive yaw looks towards the image's left (-x). Angles in
+radians.
 
 Normalisation (Zhang, Sugano, Bulling, ETRA 2018, "Revisiting data normalization for
 appearance-based gaze estimation"): rotate a virtual camera to look straight at the eye centre,
@@ -105,7 +106,8 @@ def vector_to_pitchyaw_torch(vectors: torch.Tensor) -> torch.Tensor:
 
 
 def angular_error_deg_torch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Angle in degrees between (..., 3) vectors; differentiable (atan2 form, no arccos NaNs at 0)."""
+    """Angle in degrees between (..., 3) vectors; differentiable (atan2 form, no arccos
+    NaNs at 0)."""
     cross = torch.linalg.cross(a, b, dim=-1).norm(dim=-1)
     return torch.rad2deg(torch.atan2(cross, (a * b).sum(-1)))
 
@@ -133,7 +135,8 @@ class NormalizationSpec:
 
     @property
     def camera_matrix(self) -> np.ndarray:
-        """(3, 3) K of the virtual camera; principal point at the patch centre (OpenCV pixel centres)."""
+        """(3, 3) K of the virtual camera; principal point at the patch centre (OpenCV pixel
+        centres)."""
         return np.array(
             [
                 [self.focal, 0, (self.width - 1) / 2],
@@ -161,12 +164,14 @@ class EyeNormalization:
     spec: NormalizationSpec
 
     def gaze_to_normalized(self, gaze: np.ndarray) -> np.ndarray:
-        """(..., 3) gaze vectors, camera frame -> normalised frame (rotation only, per Zhang 2018)."""
+        """(..., 3) gaze vectors, camera frame -> normalised frame (rotation only, per
+        Zhang 2018)."""
         g = float_array(gaze, "gaze", (..., 3))
         return g @ self.rotation.T
 
     def gaze_from_normalized(self, gaze_n: np.ndarray) -> np.ndarray:
-        """(..., 3) gaze vectors, normalised frame -> camera frame (predictions back to the robot)."""
+        """(..., 3) gaze vectors, normalised frame -> camera frame (predictions back to the
+        robot)."""
         g = float_array(gaze_n, "normalised gaze", (..., 3))
         return g @ self.rotation
 

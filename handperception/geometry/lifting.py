@@ -45,7 +45,8 @@ def intrinsics_tensor(
 
 
 def _rays_and_offsets(uv, depth, camera, bone_length_m):
-    """Checked inputs -> (B, J, 2) normalised image coordinates, (B, J) metric relative depth, (B,) or scalar length."""
+    """Checked inputs -> (B, J, 2) normalised image coordinates, (B, J) metric relative depth,
+    (B,) or scalar length."""
     if uv.ndim != 3 or uv.shape[-1] != 2 or tuple(depth.shape) != tuple(uv.shape[:2]):
         raise ValueError(
             f"uv must be (B, J, 2) and depth (B, J), got {tuple(uv.shape)} and {tuple(depth.shape)}"
@@ -168,7 +169,8 @@ def recover_root_depth_from_bones(
     low, high = depth_range
     if not 0 < low < high or samples < 3:
         raise ValueError(
-            f"need 0 < depth_range[0] < depth_range[1] and samples >= 3, got {depth_range}, {samples}"
+            "need 0 < depth_range[0] < depth_range[1] and samples >= 3, "
+            f"got {depth_range}, {samples}"
         )
     grid = np.linspace(low, high, samples)
     parent, child = bones[:, 0], bones[:, 1]
@@ -222,7 +224,8 @@ def foreshortening_depth_bound(
     Args:
         normalized_xy: (B, J, 2) normalized image coordinates; relative_depth (B, J) metres.
         bones: (E, 2) joint index pairs; bone_lengths (E,) or (B, E) metres.
-        outliers: how many of the tightest bounds to pass over, for bones whose 2D came out too long.
+        outliers: how many of the tightest bounds to pass over, for bones whose 2D came out
+            too long.
     Returns:
         (B,) metres; inf where fewer than ``outliers + 1`` bones give a bound (e.g. all of them
         pointing at the camera).

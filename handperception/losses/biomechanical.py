@@ -61,7 +61,8 @@ def _check_joints(joints: torch.Tensor) -> None:
         or tuple(joints.shape[1:]) != (NUM_JOINTS, 3)
     ):
         raise ValueError(
-            f"joints must be a (B, {NUM_JOINTS}, 3) tensor, got {getattr(joints, 'shape', type(joints))}"
+            f"joints must be a (B, {NUM_JOINTS}, 3) tensor, "
+            f"got {getattr(joints, 'shape', type(joints))}"
         )
 
 
@@ -77,7 +78,8 @@ def reference_length(joints: torch.Tensor) -> torch.Tensor:
 
 
 def root_bone_angles(joints: torch.Tensor) -> torch.Tensor:
-    """(B, 21, 3) -> (B, 4) radians between neighbouring root bones (thumb-index ... ring-little)."""
+    """(B, 21, 3) -> (B, 4) radians between neighbouring root bones (thumb-index ...
+    ring-little)."""
     u = _unit(joints[:, [chain[0] for chain in FINGER_JOINTS]] - joints[:, ROOT : ROOT + 1])
     a, b = u[:, :-1], u[:, 1:]
     return torch.atan2(_norm(torch.linalg.cross(a, b, dim=-1)), (a * b).sum(-1))
@@ -189,7 +191,8 @@ def _reduce(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 def _scaled_lengths(joints: torch.Tensor, scale: torch.Tensor | float | None) -> torch.Tensor:
-    """(B, 20) bone lengths in units of `scale` (B,) or scalar; None = each hand's reference bone."""
+    """(B, 20) bone lengths in units of `scale` (B,) or scalar; None = each hand's reference
+    bone."""
     lengths = bone_lengths(joints)
     if scale is None:
         scale = lengths[:, REFERENCE_BONE].detach()

@@ -62,7 +62,8 @@ def _columns(x, y, z, xp):
 
 
 def local_angles(frame, direction, xp=torch):
-    """(..., 3, 3) frame, (..., 3) unit bone direction -> (flexion, abduction), each (...) radians."""
+    """(..., 3, 3) frame, (..., 3) unit bone direction -> (flexion, abduction), each (...)
+    radians."""
     local = (frame.swapaxes(-1, -2) @ direction[..., None])[..., 0]
     abduction = xp.arcsin(xp.clip(-local[..., 0], -1.0 + 1e-7, 1.0 - 1e-7))
     flexion = xp.arctan2(-local[..., 2], local[..., 1])
@@ -70,7 +71,8 @@ def local_angles(frame, direction, xp=torch):
 
 
 def child_frame(frame, direction, xp=torch):
-    """(..., 3, 3) parent frame, (..., 3) unit direction of the child bone -> child's swing frame."""
+    """(..., 3, 3) parent frame, (..., 3) unit direction of the child bone -> child's swing
+    frame."""
     x = frame[..., :, 0]
     x = _normalise(x - (x * direction).sum(-1, keepdims=True) * direction, xp)
     return _columns(x, direction, _cross(x, direction, xp), xp)

@@ -59,7 +59,8 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def keypoint_2d_loss(
     pred: torch.Tensor, target: torch.Tensor, visibility: torch.Tensor, norm: str = "l1"
 ) -> torch.Tensor:
-    """(B, J, 2) predicted and labelled points, (B, J) mask -> (B,) mean L1 (|dx|+|dy|) or L2 distance."""
+    """(B, J, 2) predicted and labelled points, (B, J) mask -> (B,) mean L1 (|dx|+|dy|) or L2
+    distance."""
     if norm not in KEYPOINT_NORMS:
         raise ValueError(f"unknown norm {norm!r}; expected one of {KEYPOINT_NORMS}")
     diff = pred - target

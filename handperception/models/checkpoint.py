@@ -63,7 +63,8 @@ def save_checkpoint(
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The validated checkpoint dict (tensors on CPU); raises FileNotFoundError or CheckpointError."""
+    """The validated checkpoint dict (tensors on CPU); raises FileNotFoundError or
+    CheckpointError."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")

@@ -87,7 +87,8 @@ class Letterbox:
         image = np.asarray(image)
         if image.shape[:2] != (self.frame_height, self.frame_width) or image.ndim != 3:
             raise ValueError(
-                f"image must be ({self.frame_height}, {self.frame_width}, C) for this letterbox, got {image.shape}"
+                f"image must be ({self.frame_height}, {self.frame_width}, C) for this letterbox, "
+                f"got {image.shape}"
             )
         width, height = self.resized_size
         shrinking = width < self.frame_width
@@ -136,7 +137,8 @@ def _head(width: int, out_channels: int) -> nn.Sequential:
 
 
 class HandDetector(nn.Module):
-    """Letterboxed RGB input (B, 3, input_height, input_width) floats in [0, 1] -> DetectorOutput."""
+    """Letterboxed RGB input (B, 3, input_height, input_width) floats in [0, 1] ->
+    DetectorOutput."""
 
     def __init__(
         self,
@@ -147,7 +149,8 @@ class HandDetector(nn.Module):
         super().__init__()
         if input_width % STRIDE or input_height % STRIDE or input_width <= 0 or input_height <= 0:
             raise ValueError(
-                f"input size must be positive multiples of {STRIDE}, got {input_width}x{input_height}"
+                f"input size must be positive multiples of {STRIDE}, "
+                f"got {input_width}x{input_height}"
             )
         self.backbone = Backbone(size, output_stride=STRIDE)
         width = self.backbone.out_channels
@@ -163,7 +166,8 @@ class HandDetector(nn.Module):
         expected = (3, self.input_height, self.input_width)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
             raise ValueError(
-                f"images must be (B, {', '.join(map(str, expected))}) in [0, 1], got {tuple(images.shape)}"
+                f"images must be (B, {', '.join(map(str, expected))}) in [0, 1], "
+                f"got {tuple(images.shape)}"
             )
         features = self.backbone(self.standardize(images))
         return DetectorOutput(
@@ -174,7 +178,8 @@ class HandDetector(nn.Module):
         return Letterbox(frame_width, frame_height, self.input_width, self.input_height)
 
     def prepare(self, frames: list[np.ndarray]) -> tuple[torch.Tensor, list[Letterbox]]:
-        """RGB uint8 frames (H_i, W_i, 3) of any sizes -> (B, 3, h, w) input batch and their letterboxes."""
+        """RGB uint8 frames (H_i, W_i, 3) of any sizes -> (B, 3, h, w) input batch and their
+        letterboxes."""
         if not frames:
             raise ValueError("need at least one frame")
         boxes, images = [], []

@@ -1,1 +1,2 @@
-"""Per-frame perception pipeline: crop boxes, crop cameras and hand tracks between detector and pose net."""
+"""Per-frame perception pipeline: crop boxes, crop cameras and hand tracks between detector and
+pose net."""

@@ -140,8 +140,9 @@ class MediaPipeHandPipeline:
             import mediapipe
         except ImportError as error:
             raise ImportError(
-                f"the MediaPipe hand backend could not import mediapipe ({error}); it needs mediapipe 0.10.14 "
-                f"with attrs and protobuf<5: `{INSTALL_COMMAND}` (--no-deps keeps the project's OpenCV and numpy)"
+                f"the MediaPipe hand backend could not import mediapipe ({error}); "
+                "it needs mediapipe 0.10.14 with attrs and protobuf<5: "
+                f"`{INSTALL_COMMAND}` (--no-deps keeps the project's OpenCV and numpy)"
             ) from error
         if model_complexity not in (0, 1):
             raise ValueError(

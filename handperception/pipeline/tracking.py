@@ -70,7 +70,8 @@ class Track:
 
 @dataclass(frozen=True)
 class FramePlan:
-    """crops: track id -> crop box from its previous keypoints; needs_detection: run the detector."""
+    """crops: track id -> crop box from its previous keypoints; needs_detection: run the
+    detector."""
 
     crops: dict[int, CropBox]
     needs_detection: bool
@@ -182,7 +183,8 @@ class HandTracker:
     def identify(self, detections) -> list[int]:
         """Track ids of a frame's hands, in order, for backends that find every hand themselves
         each frame (MediaPipe): the same IoU matching, track ageing and duplicate merging as
-        ``match``, with no crops planned from keypoints. ``update`` each hand, then ``end_frame``."""
+        ``match``, with no crops planned from keypoints. ``update`` each hand, then
+        ``end_frame``."""
         if self._cropped:
             raise ValueError(
                 "identify() is for frames with no planned crops; call end_frame() first"
@@ -216,7 +218,8 @@ class HandTracker:
         return track
 
     def end_frame(self) -> list[Track]:
-        """Close the frame: age tracks without an update, drop stale and duplicate ones; returns live tracks."""
+        """Close the frame: age tracks without an update, drop stale and duplicate ones; returns
+        live tracks."""
         for track in list(self._tracks.values()):
             if track.track_id not in self._updated:
                 track.missed += 1

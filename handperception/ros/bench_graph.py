@@ -24,7 +24,15 @@ from handperception.ros.runner import run_graph
 from handperception.ros.topic_monitor import TopicMonitor
 
 IMAGE_TOPIC = "/camera/image_raw"
-CAMERA_ONLY = {"camera_source": {"ros__parameters": {"source": "synthetic:pattern", "fps": 30.0}}}
+CAMERA_ONLY = {
+    "camera_source": {
+        "ros__parameters": {
+            "source": "synthetic:pattern",
+            "fps": 30.0,
+            "image_topic": IMAGE_TOPIC,
+        }
+    }
+}
 
 
 def bench_graph(
@@ -81,6 +89,7 @@ def _inter_process_image_latency(frames: int, width: int, height: int) -> dict:
         sys.executable, "-c", "from handperception.ros.nodes.camera_source import main; main()",
         "--ros-args", "-p", "source:=synthetic:pattern", "-p", f"width:={width}",
         "-p", f"height:={height}", "-p", f"max_frames:={frames}", "-p", "fps:=30.0",
+        "-p", f"image_topic:={IMAGE_TOPIC}",
     ]  # fmt: skip
     with ros_context() as context:
         monitor = TopicMonitor(context)
@@ -123,7 +132,8 @@ def bench_node(
     scene: str = "synthetic:hands",
     overrides: dict | None = None,
 ) -> dict:
-    """One node's config fed by the synthetic camera at 30 Hz: its outputs' end-to-end latency.
+    """One node's config fed by the synthetic camera at 30 Hz, publishing the node's relative
+    ``image`` and ``camera_info``: its outputs' end-to-end latency.
 
     The camera runs in the node's process and its images are not monitored: a camera process of
     our own is Python too and took a core's share that a robot's C++ driver does not (measured,
@@ -131,12 +141,19 @@ def bench_node(
     """
     data = yaml.safe_load(Path(node_config).read_text())
     data["camera_source"] = {
-        "ros__parameters": {"source": scene, "fps": 30.0, "width": width, "height": height}
+        "ros__parameters": {
+            "source": scene,
+            "fps": 30.0,
+            "width": width,
+            "height": height,
+            "image_topic": "image",
+            "camera_info_topic": "camera_info",
+        }
     }
     with tempfile.TemporaryDirectory() as directory:
         return bench_graph(
             _write_yaml(data, directory),
             frames,
             overrides,
-            unmonitored=frozenset({IMAGE_TOPIC, "/camera/camera_info"}),
+            unmonitored=frozenset({"/image", "/camera_info"}),
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def resolve_device(name: str) -> str:
-    """'auto' picks cuda when torch sees a GPU, else cpu; an explicit cuda without a GPU is an error."""
+    """'auto' picks cuda when torch sees a GPU, else cpu; an explicit cuda without a GPU is an
+    error."""
     import torch
 
     name = (name or "auto").strip().lower()

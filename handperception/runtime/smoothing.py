@@ -69,7 +69,8 @@ class HandTrackSmoother:
         return filter_3d(joints_3d, time_s), filter_2d(joints_2d, time_s)
 
     def keep_only(self, live_ids) -> None:
-        """Forget the filters of tracks that ended (a new hand must not inherit an old one's state)."""
+        """Forget the filters of tracks that ended (a new hand must not inherit an old one's
+        state)."""
         for stale in set(self._filters) - set(live_ids):
             del self._filters[stale]
 

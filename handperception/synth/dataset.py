@@ -66,7 +66,8 @@ class SynthHandDataset(Dataset):
         return frame_to_item(scene(self.spec, self.partition, self.seed, index, self.size))
 
     def describe(self) -> dict:
-        """Everything the items depend on: the manifest of written shards and the key of cached ones."""
+        """Everything the items depend on: the manifest of written shards and the key of cached
+        ones."""
         return {
             "split": self.spec.name,
             "ranges": {

@@ -145,7 +145,8 @@ def sample_look(rng: np.random.Generator, spec: EyeSpec) -> dict:
 
 
 def sample_eye_params(spec: EyeSpec, seed: int, index: int) -> EyeParams:
-    """The eye number ``index`` of the data set ``seed``; the same pair always gives the same eye."""
+    """The eye number ``index`` of the data set ``seed``; the same pair always gives the same
+    eye."""
     if index < 0 or seed < 0:
         raise ValueError(f"seed and index must be non-negative, got seed={seed}, index={index}")
     rng = np.random.default_rng([seed, index])

@@ -62,7 +62,8 @@ def corner_midpoint(params: EyeParams) -> np.ndarray:
 def _lid_curves(
     s: np.ndarray, params: EyeParams, eye_pitch: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Upper and lower lid heights (head-frame y, metres) at s = x / corner half-width in [-1, 1]."""
+    """Upper and lower lid heights (head-frame y, metres) at s = x / corner half-width in
+    [-1, 1]."""
     r = params.eyeball_radius
     inside = np.clip(1.0 - s * s, 0.0, None)
     # Lids follow the eye's pitch (looking down lowers the upper lid), a strong real cue for pitch.
@@ -130,7 +131,8 @@ def _skin_albedo(
 def _iris_albedo(
     n_dot_g: np.ndarray, theta: np.ndarray, params: EyeParams, sclera: np.ndarray
 ) -> np.ndarray:
-    """Albedo on the eyeball: sclera, limbus, textured iris and pupil, blended over ~0.05 iris radii."""
+    """Albedo on the eyeball: sclera, limbus, textured iris and pupil, blended over ~0.05 iris
+    radii."""
     alpha = np.arcsin(params.iris_radius / params.eyeball_radius)
     rho = np.arccos(np.clip(n_dot_g, -1.0, 1.0)) / alpha  # 0 at the pupil centre, 1 at the limbus
     phase = params.texture_phase.tolist()  # Python floats keep the arrays float32

@@ -178,11 +178,11 @@ def pitchyaw_from_gazemaps(gazemaps: np.ndarray, iterations: int = 3) -> np.ndar
 
     The eyeball (~38 px across at the MPIIGaze scale) overflows the 36-pixel-high patch, so its
     centre and radius come from a circle fit to the map's row chords; the iris ellipse must lie
-    inside the patch. The iris disc's centre sits sqrt(R^2 - r^2) in front of the eyeball centre along the gaze, so
-    (nearly orthographically) its image offset from the eyeball centroid is that length times the
-    gaze's x/y components. R comes from the eyeball map's area; r from the iris ellipse's area,
-    which shrinks with |g_z| (hence the fixed-point iterations). Used to check rendered maps and as
-    a parameter-free decoder for predicted maps.
+    inside the patch. The iris disc's centre sits sqrt(R^2 - r^2) in front of the eyeball centre
+    along the gaze, so (nearly orthographically) its image offset from the eyeball centroid is
+    that length times the gaze's x/y components. R comes from the eyeball map's area; r from the
+    iris ellipse's area, which shrinks with |g_z| (hence the fixed-point iterations). Used to
+    check rendered maps and as a parameter-free decoder for predicted maps.
     """
     maps = np.asarray(gazemaps, dtype=np.float64)
     if maps.ndim != 3 or maps.shape[0] != 2:

@@ -37,7 +37,8 @@ def save_grasp_sheet(
     """Write a PNG grid, one 3D cell per object (its local mesh, translucent grey).
 
     hands: optional, per object None or a HandDrawing; bones and skin dots are coloured per
-    finger, fingertips of touching fingers get a large dot. titles: optional per-cell captions. Returns the path written.
+    finger, fingertips of touching fingers get a large dot. titles: optional per-cell captions.
+    Returns the path written.
     """
     if not objects:
         raise ValueError("grasp sheet needs at least one object")
@@ -47,7 +48,8 @@ def save_grasp_sheet(
     titles = titles if titles is not None else [obj.kind for obj in objects]
     if len(hands) != len(objects) or len(titles) != len(objects):
         raise ValueError(
-            f"need one hand entry and title per object, got {len(hands)} and {len(titles)} for {len(objects)}"
+            f"need one hand entry and title per object, got {len(hands)} and {len(titles)} "
+            f"for {len(objects)}"
         )
     import matplotlib
 
@@ -127,8 +129,9 @@ def save_grasps_sheet(grasps: list, path: str | Path, columns: int = 4) -> Path:
                 surface.finger,
             )
         )
+        side = "left" if grasp.is_left else "right"
         titles.append(
-            f"{grasp.object.kind} {grasp.object.size * 100:.1f} cm, {'left' if grasp.is_left else 'right'}, "
+            f"{grasp.object.kind} {grasp.object.size * 100:.1f} cm, {side}, "
             f"{int(grasp.finger_contacts.sum())} fingers"
         )
     return save_grasp_sheet([g.object for g in grasps], path, drawings, titles, columns)

@@ -121,7 +121,8 @@ class GraspSpec:
         ):
             if not (bounds[0] <= low <= high <= bounds[1]):
                 raise ValueError(
-                    f"GraspSpec.{name} must satisfy {bounds[0]} <= low <= high <= {bounds[1]}, got {(low, high)}"
+                    f"GraspSpec.{name} must satisfy {bounds[0]} <= low <= high <= {bounds[1]}, "
+                    f"got {(low, high)}"
                 )
         if not 0.0 <= self.wrap_probability <= 1.0:
             raise ValueError(
@@ -467,5 +468,6 @@ def sample_grasp(
                 grasp.attempts = attempts
                 return grasp
     raise RuntimeError(
-        f"no grasp accepted after {attempts} attempts (seed {seed}, index {index}); loosen the GraspSpec"
+        f"no grasp accepted after {attempts} attempts (seed {seed}, index {index}); "
+        "loosen the GraspSpec"
     )

@@ -136,7 +136,8 @@ def _polyline_samples(points: np.ndarray, count: int) -> np.ndarray:
 
 
 def joint_radii(scale: float) -> np.ndarray:
-    """(21,) metres: the thickest capsule radius around each keypoint (how deep it sits in the skin).
+    """(21,) metres: the thickest capsule radius around each keypoint (how deep it sits in the
+    skin).
 
     Used for visibility: a joint is occluded only by surface nearer than its own skin.
     """

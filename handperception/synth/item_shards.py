@@ -27,7 +27,8 @@ def _eye_items(
 
     if spec.mode != "interpolation":
         raise ValueError(
-            f"eye patches have no HANDS'19 axes; split {spec.name!r} does not apply (use 'interpolation')"
+            f"eye patches have no HANDS'19 axes; split {spec.name!r} does not apply "
+            "(use 'interpolation')"
         )
     # The partition picks a disjoint seed stream: train even seeds, test odd ones.
     eye_seed = 2 * seed + PARTITIONS.index(partition)

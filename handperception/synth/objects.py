@@ -49,19 +49,22 @@ class ObjectSpec:
             or np.any(pl > ph)
         ):
             raise ValueError(
-                f"ObjectSpec position box must be two finite 3-vectors with low <= high, got {pl}, {ph}"
+                "ObjectSpec position box must be two finite 3-vectors with low <= high, "
+                f"got {pl}, {ph}"
             )
 
 
 def check_watertight(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
-    """Return ``mesh`` if it is closed with consistent outward winding; raise ValueError otherwise."""
+    """Return ``mesh`` if it is closed with consistent outward winding; raise ValueError
+    otherwise."""
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise ValueError("expected a non-empty trimesh.Trimesh")
     if not mesh.is_watertight:
         edges = np.sort(mesh.edges, axis=1)
         _, counts = np.unique(edges, axis=0, return_counts=True)
         raise ValueError(
-            f"mesh is not watertight: {int(np.sum(counts != 2))} edges are not shared by exactly two faces"
+            f"mesh is not watertight: {int(np.sum(counts != 2))} edges are not shared by "
+            "exactly two faces"
         )
     if not mesh.is_winding_consistent:
         raise ValueError("mesh is closed but its face winding is inconsistent")

@@ -112,7 +112,8 @@ def parse_ranges(data: dict) -> dict[str, dict[str, ParameterRange]]:
         unknown = set(params) - set(bounds_of)
         if unknown:
             raise ValueError(
-                f"unknown parameter {sorted(unknown)} on axis {axis!r}; expected {sorted(bounds_of)}"
+                f"unknown parameter {sorted(unknown)} on axis {axis!r}; "
+                f"expected {sorted(bounds_of)}"
             )
         ranges[axis] = {}
         for name, bounds in bounds_of.items():
@@ -131,7 +132,8 @@ def make_split(name: str, ranges: dict[str, dict[str, ParameterRange]]) -> Split
     mode, _, axis = name.partition(":")
     if mode not in MODES:
         raise ValueError(
-            f"unknown split mode {mode!r} in {name!r}; expected 'interpolation' or 'extrapolation:<axis>'"
+            f"unknown split mode {mode!r} in {name!r}; "
+            "expected 'interpolation' or 'extrapolation:<axis>'"
         )
     if mode == "interpolation":
         if axis:

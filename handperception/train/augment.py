@@ -58,7 +58,8 @@ class Augmentation:
 
     @classmethod
     def from_config(cls, value: bool | dict | None) -> Augmentation | None:
-        """The `train.augment` config value: false/null (none), true (these defaults) or a dict of overrides."""
+        """The `train.augment` config value: false/null (none), true (these defaults) or a dict
+        of overrides."""
         if value is None or value is False:
             return None
         if value is True:
@@ -70,7 +71,8 @@ class Augmentation:
         unknown = set(value) - {field.name for field in fields(cls)}
         if unknown:
             raise ValueError(
-                f"unknown augmentation keys {sorted(unknown)} (known: {[f.name for f in fields(cls)]})"
+                f"unknown augmentation keys {sorted(unknown)} "
+                f"(known: {[f.name for f in fields(cls)]})"
             )
         return cls(**value)
 

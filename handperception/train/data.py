@@ -68,7 +68,8 @@ def real_crops(
     seed: int,
     progress: bool = True,
 ) -> ArrayDataset:
-    """Up to ``count`` single-hand crops of a real dataset in its native layout (``handperception.data``).
+    """Up to ``count`` single-hand crops of a real dataset in its native layout
+    (``handperception.data``).
 
     Samples are drawn in a seeded random order, not the file order: FreiHAND, for one, stores its
     four backgrounds of each pose one after the other, so the first N would all be green screens.
@@ -98,7 +99,8 @@ def real_crops(
 
 
 def concatenate(parts: list[ArrayDataset]) -> ArrayDataset:
-    """One training set of several (synthetic and real crops of one size), keeping the fields training reads."""
+    """One training set of several (synthetic and real crops of one size), keeping the fields
+    training reads."""
     from handperception.data.crops import TRAINING_FIELDS
 
     if not parts:

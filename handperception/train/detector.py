@@ -43,7 +43,8 @@ SUPERSAMPLE_PROBABILITY = 0.25  # render at 2x and let the letterbox shrink it, 
 
 @dataclass(frozen=True)
 class HandBoxes:
-    """Ground truth of one frame: boxes (N, 4) frame pixels, is_left (N,), valid (N,) (enough visible joints)."""
+    """Ground truth of one frame: boxes (N, 4) frame pixels, is_left (N,), valid (N,) (enough
+    visible joints)."""
 
     boxes: np.ndarray
     is_left: np.ndarray
@@ -141,7 +142,8 @@ def detector_loss(
 
 
 def render_size(rng: np.random.Generator, image_size: tuple[int, int]) -> tuple[int, int]:
-    """(width, height) to render a training frame at: a random aspect fitted to image_size, maybe 2x."""
+    """(width, height) to render a training frame at: a random aspect fitted to image_size,
+    maybe 2x."""
     aspects, odds = zip(*RENDER_ASPECTS)
     aspect = aspects[int(rng.choice(len(aspects), p=odds))]
     width, height = image_size
@@ -156,7 +158,8 @@ def render_size(rng: np.random.Generator, image_size: tuple[int, int]) -> tuple[
 def synthetic_batch(
     spec: SplitSpec, partition: str, seed: int, indices: list[int], image_size: tuple[int, int]
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Frames `indices` of (seed, partition), letterboxed: (B, 3, H, W) in [0, 1] and stacked targets."""
+    """Frames `indices` of (seed, partition), letterboxed: (B, 3, H, W) in [0, 1] and stacked
+    targets."""
     images, targets = [], []
     for index in indices:
         rng = np.random.default_rng([seed, index, 7])
@@ -171,7 +174,8 @@ def synthetic_batch(
 
 
 class SyntheticBatches(torch.utils.data.Dataset):
-    """Batch s of a training run (frames s * batch_size ...), so a DataLoader worker can render ahead."""
+    """Batch s of a training run (frames s * batch_size ...), so a DataLoader worker can render
+    ahead."""
 
     def __init__(
         self, spec: SplitSpec, seed: int, steps: int, batch_size: int, image_size: tuple[int, int]
@@ -223,7 +227,8 @@ def train_detector(
     """
     if steps <= 0 or batch_size <= 0 or not lr > 0 or workers < 0:
         raise ValueError(
-            f"need steps > 0, batch_size > 0, lr > 0, workers >= 0; got {steps}, {batch_size}, {lr}, {workers}"
+            "need steps > 0, batch_size > 0, lr > 0, workers >= 0; "
+            f"got {steps}, {batch_size}, {lr}, {workers}"
         )
     torch.manual_seed(seed)
     spec = load_split(split)

@@ -1,4 +1,5 @@
-"""Train the single-hand pose network from a config dict (the YAML of ``handperception train hand``).
+"""Train the single-hand pose network from a config dict (the YAML of
+``handperception train hand``).
 
 Why config-driven: the node, the claims harness and a user's own run must build the same model
 on the same data from the same few numbers, and the checkpoint keeps them for the node.
@@ -32,7 +33,8 @@ DEFAULTS = {
         "cache_dir": "data/cache",
         "real": [],
     },
-    # `augment`: false, true (train.augment.Augmentation's ranges) or a dict overriding some of them.
+    # `augment`: false, true (train.augment.Augmentation's ranges) or a dict overriding some of
+    # them.
     "train": {
         "steps": 3000,
         "batch_size": 32,
@@ -56,7 +58,8 @@ def merge_config(config: dict | None) -> dict:
             unknown = set(values) - set(merged[section])
             if unknown:
                 raise ValueError(
-                    f"unknown keys {sorted(unknown)} in '{section}' (known: {sorted(merged[section])})"
+                    f"unknown keys {sorted(unknown)} in '{section}' "
+                    f"(known: {sorted(merged[section])})"
                 )
             merged[section].update(values)
         else:
@@ -69,7 +72,8 @@ REAL_LABELS = ("3d", "2d")
 
 
 def _check_real(entries) -> list[dict]:
-    """The `data.real` list, each entry checked before any image is read (a typo costs no crop time)."""
+    """The `data.real` list, each entry checked before any image is read (a typo costs no crop
+    time)."""
     from handperception.data import HAND_DATASETS
 
     if not isinstance(entries, list):
@@ -148,8 +152,8 @@ def _loader(dataset, batch_size: int, seed: int) -> DataLoader:
 
 
 def train_hand(config: dict | None = None, progress: bool = True) -> dict:
-    """Train, save the checkpoint (and a loss plot beside it); returns {"checkpoint", "history", "config",
-    "model", "set_sizes"}."""
+    """Train, save the checkpoint (and a loss plot beside it); returns {"checkpoint", "history",
+    "config", "model", "set_sizes"}."""
     from handperception.models.checkpoint import save_checkpoint
     from handperception.models.pose2p5d import HandPoseNet
     from handperception.runtime.device import resolve_device

@@ -58,7 +58,8 @@ def train_pose(
     augment: Augmentation | None = None,
     seed: int = 0,
 ) -> list[dict[str, float]]:
-    """Adam with cosine learning-rate decay on PoseLoss for `steps` steps; returns one dict of loss terms per step.
+    """Adam with cosine learning-rate decay on PoseLoss for `steps` steps; returns one dict of
+    loss terms per step.
 
     With loader_2d_only, even steps use a fully labelled batch and odd steps a 2D-only one;
     each loader is cycled as often as needed. ``augment`` changes every batch (its draws seeded

@@ -14,7 +14,8 @@ from handperception.skeleton.palette import WRIST_RGB, finger_rgb
 def draw_hand(
     image: np.ndarray, joints_2d: np.ndarray, label: str = "", confidence: np.ndarray | None = None
 ) -> None:
-    """Draw one skeleton in place on an (H, W, 3) RGB image; joints below 0.3 confidence dashed-thin."""
+    """Draw one skeleton in place on an (H, W, 3) RGB image; joints below 0.3 confidence
+    dashed-thin."""
     scale = max(1, round(min(image.shape[:2]) / 240))
     points = np.round(joints_2d).astype(int)
     for parent, child in BONES:
@@ -50,7 +51,8 @@ def draw_hands(image: np.ndarray, hands: list[HandEstimate]) -> None:
 
 
 def draw_gaze(image: np.ndarray, gaze: GazeEstimate, project, length_m: float = 0.15) -> None:
-    """Arrow from the gaze origin along the gaze; ``project`` maps (N, 3) metres to (N, 2) pixels."""
+    """Arrow from the gaze origin along the gaze; ``project`` maps (N, 3) metres to (N, 2)
+    pixels."""
     ends = project(np.stack([gaze.origin, gaze.origin + length_m * gaze.direction]))
     start, end = (tuple(np.round(p).astype(int)) for p in ends)
     cv2.arrowedLine(image, start, end, (255, 220, 0), 2, cv2.LINE_AA, tipLength=0.2)

@@ -49,6 +49,7 @@ def test_gains_are_percent_of_the_3d_only_error_and_held_needs_twice_the_gain(de
     assert is_held is held
 
 
+@pytest.mark.slow
 def test_the_constraints_alone_keep_a_true_hand_and_restore_a_flattened_one():
     """On labelled 2D of rendered hands, the true depths are a minimum of the constraints (kept),
     and depths squashed to half are pulled back towards the truth (bones too short)."""

@@ -1,8 +1,11 @@
 import json
 
+import pytest
+
 from handperception.cli.main import main
 
 
+@pytest.mark.slow
 def test_quick_claims_run_every_registered_claim_and_report(tmp_path):
     assert main(["claims", "--quick", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "claims.json").read_text())

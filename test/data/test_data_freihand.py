@@ -35,7 +35,8 @@ def test_items_map_versions_to_images_and_annotations(root):
 
 def test_keypoints_2d_are_the_projection_with_k(root):
     item = FreiHANDDataset(root, "training")[0]
-    # joint 0 of annotation 0: (-0.1, -0.05, 0.5) -> u = 500 * -0.2 + 112 = 12, v = 480 * -0.1 + 100 = 52
+    # joint 0 of annotation 0: (-0.1, -0.05, 0.5) -> u = 500 * -0.2 + 112 = 12,
+    # v = 480 * -0.1 + 100 = 52
     np.testing.assert_allclose(item["keypoints_2d"][0, 0], [12.0, 52.0], atol=1e-4)
     # joint 20: (0.1, 0.05, 0.5) -> (212, 148)
     np.testing.assert_allclose(item["keypoints_2d"][0, 20], [212.0, 148.0], atol=1e-4)

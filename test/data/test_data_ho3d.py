@@ -12,7 +12,8 @@ from handperception.skeleton import JOINT_NAMES
 
 
 def test_ho3d_joint_order_table():
-    # MANO joints (wrist; index, middle, little, ring, thumb 1-3) then tips thumb, index, middle, ring, little.
+    # MANO joints (wrist; index, middle, little, ring, thumb 1-3) then tips thumb, index, middle,
+    # ring, little.
     assert HO3D_TO_PROJECT == (
         0,
         13,
@@ -57,7 +58,8 @@ def test_opengl_joints_become_opencv_in_project_order(tmp_path):
     assert item["image_path"].endswith("train/ABF10/rgb/0001.png")
     assert item["rgb"].shape == (480, 640, 3) and tuple(item["rgb"][0, 0]) == colour(1)
     gl = ho3d_joints_gl(1)
-    # HO-3D joint 16 (thumb tip) = (0.032, 0.026, -0.448) in OpenGL -> (0.032, -0.026, 0.448) at index 4.
+    # HO-3D joint 16 (thumb tip) = (0.032, 0.026, -0.448) in OpenGL -> (0.032, -0.026, 0.448)
+    # at index 4.
     np.testing.assert_allclose(gl[16], [0.032, 0.026, -0.448])
     np.testing.assert_allclose(item["keypoints_3d"][0, 4], [0.032, -0.026, 0.448], atol=1e-7)
     expected = gl[list(HO3D_TO_PROJECT)] * [1, -1, -1]
@@ -83,7 +85,8 @@ def test_object_pose_is_flipped_to_opencv(tmp_path):
     np.testing.assert_allclose(item["object_translation"], [0.1, -0.2, 0.5])
     corners = ho3d_meta(0)["objCorners3D"]
     np.testing.assert_allclose(item["object_corners_3d"], corners * [1, -1, -1], atol=1e-7)
-    # Same point either way: the object's (0, 0.01, 0) in the GL camera, flipped == the OpenCV pose applied.
+    # Same point either way: the object's (0, 0.01, 0) in the GL camera, flipped == the OpenCV
+    # pose applied.
     point = np.array([0.0, 0.01, 0.0])
     gl = np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]]) @ point + [0.1, 0.2, -0.5]
     np.testing.assert_allclose(

@@ -75,7 +75,8 @@ def test_world_millimetres_to_camera_metres_and_pixels(tmp_path):
         [1200 * 0.012 / 2.007 + 160, 1100 * -0.006 / 2.007 + 250],
         rtol=1e-6,
     )
-    # Left wrist = joint 41: world (131, 262, 1707) - campos = (31, 62, 2007) -> camrot (-62, 31, 2007) mm.
+    # Left wrist = joint 41: world (131, 262, 1707) - campos = (31, 62, 2007)
+    # -> camrot (-62, 31, 2007) mm.
     left_wrist = world_to_camera(
         interhand_world(7)[41:42],
         np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1.0]]),

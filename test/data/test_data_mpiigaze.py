@@ -57,7 +57,8 @@ def test_gaze_and_head_conversion_hand_cases(tmp_path):
     write_mpiigaze_list(tmp_path, "p05", ["day01/0001.jpg left", "day01/0002.jpg left"])
     dataset = load_dataset("mpiigaze", tmp_path, "evaluation", progress=False)
     looking_right, looking_up = dataset[0], dataset[1]
-    # (0.6, 0, -0.8): pitch = arcsin(0) = 0, yaw = arctan2(-0.6, 0.8) = -0.6435 (towards +x, image right)
+    # (0.6, 0, -0.8): pitch = arcsin(0) = 0, yaw = arctan2(-0.6, 0.8) = -0.6435 (towards +x,
+    # image right)
     np.testing.assert_allclose(looking_right["gaze_pitchyaw"], [0.0, -0.6435011], atol=1e-6)
     # (0, -0.5, -0.866): pitch = arcsin(0.5) = pi / 6 (up), yaw = 0
     np.testing.assert_allclose(looking_up["gaze_pitchyaw"], [np.pi / 6, 0.0], atol=1e-6)

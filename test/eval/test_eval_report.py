@@ -35,7 +35,8 @@ def test_split_names():
 
 
 def test_translation_only_error():
-    # Every joint 7.8 mm off along x: that absolute error, nothing after root or Procrustes alignment.
+    # Every joint 7.8 mm off along x: that absolute error, nothing after root or Procrustes
+    # alignment.
     result = evaluate_keypoints(GT + [STEP, 0.0, 0.0], GT)
     m = result["metrics"]
     assert m["mpjpe_mm"] == pytest.approx(7.8125)

@@ -1,4 +1,5 @@
-"""Crop boxes, crop cameras, crop <-> frame mapping and the hand tracker (geometry.crops, pipeline.tracking)."""
+"""Crop boxes, crop cameras, crop <-> frame mapping and the hand tracker (geometry.crops,
+pipeline.tracking)."""
 
 from types import SimpleNamespace
 
@@ -75,7 +76,8 @@ def test_bad_inputs_raise():
 
 def test_crop_frame_mapping_round_trip_and_corners():
     box = CropBox(-7, 13, 50)
-    # Crop pixel centres (0, 0) and (99, 99) of a 100-pixel crop sit a quarter pixel inside the box edges.
+    # Crop pixel centres (0, 0) and (99, 99) of a 100-pixel crop sit a quarter pixel inside the
+    # box edges.
     np.testing.assert_allclose(
         crop_to_frame(np.array([[0.0, 0.0], [99.0, 99.0]]), box, 100),
         [[-7.25, 12.75], [42.25, 62.25]],
@@ -163,7 +165,8 @@ def test_tracker_redetects_low_confidence_and_leaving_hands():
     crops = tracker.match([detection([108, 100, 168, 160], "right")])
     assert list(crops) == [0]
     assert crops[0] == box_from_detection(np.array([108.0, 100, 168, 160]))
-    # Left at 0.9 (log-odds 2.197) then right at 0.9: 0.8 * 2.197 - 2.197 < 0, the newer evidence wins.
+    # Left at 0.9 (log-odds 2.197) then right at 0.9: 0.8 * 2.197 - 2.197 < 0, the newer
+    # evidence wins.
     assert tracker.tracks[0].handedness == "right"
     with pytest.raises(ValueError, match="not cropped"):
         tracker.update(1, hand_at(630, 130, 25), 0.9)

@@ -1,4 +1,5 @@
-"""Hand detector: letterbox mapping, decoding, targets, losses, a few training steps, checkpoints."""
+"""Hand detector: letterbox mapping, decoding, targets, losses, a few training steps,
+checkpoints."""
 
 from types import SimpleNamespace
 

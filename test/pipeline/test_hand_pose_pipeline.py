@@ -1,4 +1,5 @@
-"""HandPosePipeline logic with a scripted detector and estimator (the real ones are tested elsewhere)."""
+"""HandPosePipeline logic with a scripted detector and estimator (the real ones are tested
+elsewhere)."""
 
 import numpy as np
 import pytest
@@ -52,7 +53,8 @@ def test_detects_once_then_tracks_with_a_stable_id():
     assert [h.track_id for h in first.hands] == [h.track_id for h in second.hands] == [0]
     hand = second.hands[0]
     # Detector and pose net both say right at 0.9 (log-odds -2.197): the track holds
-    # -2.197 (detection) -> 0.8 x -2.197 - 2.197 = -3.955 (frame 1) -> 0.8 x -3.955 - 2.197 = -5.361.
+    # -2.197 (detection) -> 0.8 x -2.197 - 2.197 = -3.955 (frame 1)
+    # -> 0.8 x -3.955 - 2.197 = -5.361.
     assert first.hands[0].handedness_score == pytest.approx(1 / (1 + np.exp(-3.955)), abs=1e-4)
     assert hand.handedness == "right" and hand.handedness_score == pytest.approx(
         1 / (1 + np.exp(-5.361)), abs=1e-4

@@ -22,7 +22,8 @@ CAMERA = PinholeCamera.from_fov(640, 480, 60)
 
 
 def test_translation_of_two_points_hand_computed():
-    # fx = 100, cx = 50: points (+-0.1, 0, 1) project to u = 50 +- 10; the midpoint is t = (0, 0, 1).
+    # fx = 100, cx = 50: points (+-0.1, 0, 1) project to u = 50 +- 10; the midpoint is
+    # t = (0, 0, 1).
     camera = PinholeCamera(100.0, 100.0, 50.0, 40.0, 100, 80)
     offsets = np.array([[0.1, 0.0, 0.0], [-0.1, 0.0, 0.0]])
     pixels = np.array([[60.0, 40.0], [40.0, 40.0]])

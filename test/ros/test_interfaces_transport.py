@@ -1,4 +1,5 @@
-"""Every custom message and the service travel intact between nodes, in one process and between two."""
+"""Every custom message and the service travel intact between nodes, in one process and between
+two."""
 
 import os
 import subprocess

@@ -67,7 +67,8 @@ def test_calibration_file(tmp_path):
     path.write_text(
         "image_width: 640\nimage_height: 480\ncamera_name: cam\n"
         "camera_matrix: {rows: 3, cols: 3, data: [600, 0, 320, 0, 610, 240, 0, 0, 1]}\n"
-        "distortion_model: plumb_bob\ndistortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n"
+        "distortion_model: plumb_bob\n"
+        "distortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n"
     )
     camera = load_calibration(f"file://{path}")
     assert (camera.fx, camera.fy, camera.cx, camera.cy, camera.width) == (600, 610, 320, 240, 640)

@@ -1,4 +1,5 @@
-"""Synthetic grasps: hand surface geometry, contact/penetration of generated grasps, splits, inputs."""
+"""Synthetic grasps: hand surface geometry, contact/penetration of generated grasps, splits,
+inputs."""
 
 import numpy as np
 import pytest

@@ -24,7 +24,9 @@ from handperception.synth.skin import (
 DARK_SKIN = np.array([88.0, 56.0, 38.0])
 
 
-def _flat_hand(is_left: bool, rotation=np.eye(3), translation=np.zeros(3)) -> np.ndarray:
+def _flat_hand(is_left: bool, rotation=None, translation=None) -> np.ndarray:
+    rotation = np.eye(3) if rotation is None else rotation
+    translation = np.zeros(3) if translation is None else translation
     hands = HandParameters(
         np.zeros((1, 15, 3)), mean_shape(1), rotation[None], translation[None], np.array([is_left])
     )
