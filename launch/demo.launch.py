@@ -1,6 +1,9 @@
 """The demo graph (config/demo.yaml) on a robot: synthetic camera -> nodes -> annotated image.
 
-ros2 launch handperception demo.launch.py
+    ros2 launch handperception demo.launch.py [namespace:=demo] [device:=cuda] [rviz:=true]
+
+handperception.launch.py with the demo's parameters file; its other arguments pass through
+(the demo's camera feeds the nodes itself, so image_topic and camera_info_topic stay unset).
 """
 
 from pathlib import Path
@@ -18,7 +21,7 @@ def generate_launch_description():
         [
             IncludeLaunchDescription(
                 PythonLaunchDescriptionSource(str(share / "launch" / "handperception.launch.py")),
-                launch_arguments={"config": str(share / "config" / "demo.yaml")}.items(),
+                launch_arguments={"params_file": str(share / "config" / "demo.yaml")}.items(),
             )
         ]
     )

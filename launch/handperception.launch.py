@@ -1,60 +1,87 @@
-"""Start the nodes of a handperception config YAML on a robot with a full ROS 2 install.
+"""Start handperception nodes on a robot with a full ROS 2 install.
 
-    ros2 launch handperception handperception.launch.py config:=/path/to/graph.yaml device:=cuda
+    ros2 launch handperception handperception.launch.py image_topic:=/cam/image_rect rviz:=true
 
-The YAML is the same file the embedded runner (``handperception run --config``) takes: every
-top-level key is a node, started from the console script of the same name with the file as its
-parameters; launch arguments override it.
+Every node named in ``params_file`` (default: the package's config/hand_pose.yaml, the hand pose
+node alone) starts as a lifecycle node from its console script of the same name, under
+``namespace``, with the file as its parameters: its ``/**/<node>`` keys match in any namespace.
+The nodes' relative inputs ``image`` and ``camera_info`` are remapped to ``image_topic`` and
+``camera_info_topic`` when those are given; camera_info otherwise sits beside the image. The
+nodes configure and activate themselves (their ``autostart`` parameter); ``autostart:=false``
+leaves that to a lifecycle manager. The same YAML runs without ROS's launch through
+``handperception run --config``.
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 
 from handperception.ros.graph_config import graph_nodes
 from launch import LaunchDescription
 
+SHARE = Path(get_package_share_directory("handperception"))
+
+# name -> (default, description)
+ARGUMENTS = {
+    "params_file": (str(SHARE / "config" / "hand_pose.yaml"), "graph + parameters YAML"),
+    "namespace": ("", "namespace of every node (their topics are relative)"),
+    "image_topic": ("", "remap the nodes' `image` input to this topic ('' keeps `image`)"),
+    "camera_info_topic": ("", "remap `camera_info` ('': camera_info beside the image)"),
+    "device": ("auto", "auto | cpu | cuda | cuda:N"),
+    "use_sim_time": ("false", "use /clock (replayed bags, simulators)"),
+    "autostart": ("true", "nodes configure and activate themselves"),
+    "rviz": ("false", "start rviz2 with config/handperception.rviz (root namespace)"),
+    "log_level": ("info", "debug | info | warn | error"),
+}
+REMAPPED = {"image": "image_topic", "camera_info": "camera_info_topic"}  # input -> argument
+
+
+def _is_true(text: str) -> bool:
+    """Launch's own reading of a boolean argument (as IfCondition reads it)."""
+    return text.strip().lower() in ("true", "1")
+
 
 def _nodes(context):
-    config = LaunchConfiguration("config").perform(context)
-    namespace = LaunchConfiguration("namespace").perform(context)
-    overrides = {"device": LaunchConfiguration("device").perform(context)}
-    log_level = LaunchConfiguration("log_level").perform(context)
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    remappings = [(name, value[argument]) for name, argument in REMAPPED.items() if value[argument]]
+    overrides = {
+        "device": value["device"],
+        "use_sim_time": _is_true(value["use_sim_time"]),
+        "autostart": _is_true(value["autostart"]),
+    }
     return [
-        Node(
+        LifecycleNode(
             package="handperception",
             executable=name,
             name=name,
-            namespace=namespace,
-            parameters=[config, overrides],
-            arguments=["--ros-args", "--log-level", log_level],
+            namespace=value["namespace"],
+            parameters=[value["params_file"], overrides],
+            remappings=remappings,
+            arguments=["--ros-args", "--log-level", value["log_level"]],
             output="screen",
         )
-        for name in graph_nodes(config)
+        for name in graph_nodes(value["params_file"])
     ]
 
 
 def generate_launch_description():
-    default_config = str(
-        Path(get_package_share_directory("handperception")) / "config" / "demo.yaml"
-    )
     return LaunchDescription(
         [
-            DeclareLaunchArgument(
-                "config", default_value=default_config, description="graph + parameters YAML"
-            ),
-            DeclareLaunchArgument(
-                "device", default_value="auto", description="auto | cpu | cuda | cuda:N"
-            ),
-            DeclareLaunchArgument(
-                "namespace", default_value="", description="namespace of every node"
-            ),
-            DeclareLaunchArgument(
-                "log_level", default_value="info", description="debug | info | warn | error"
-            ),
+            DeclareLaunchArgument(name, default_value=default, description=description)
+            for name, (default, description) in ARGUMENTS.items()
+        ]
+        + [
             OpaqueFunction(function=_nodes),
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                arguments=["-d", str(SHARE / "config" / "handperception.rviz")],
+                condition=IfCondition(LaunchConfiguration("rviz")),
+                output="screen",
+            ),
         ]
     )

@@ -9,6 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
+from handperception.cli.arguments import CommandLineError
 from handperception.ros.graph_config import graph_nodes, parse_overrides
 
 # node -> (its output file parameter, the file's name under --out)
@@ -44,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="threads dispatching callbacks (image nodes also run their own worker thread)",
     )
     parser.add_argument(
+        "--namespace",
+        default="",
+        help="put every node of the graph under this namespace (its topics follow)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -67,7 +73,7 @@ def format_table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # rclpy and the nodes load only when this command runs (see cli.main)
-    from handperception.ros.runner import run_graph
+    from handperception.ros.runner import SourceNotConfigured, run_graph
 
     if args.executor_threads < 1:
         raise SystemExit("--executor-threads must be >= 1")
@@ -80,14 +86,22 @@ def run(args: argparse.Namespace) -> int:
         overrides.setdefault("camera_source", {})["max_frames"] = args.frames
     out = Path(args.out) if args.out else None
     outputs = _direct_outputs_into(out, names, overrides) if out is not None else []
-    result = run_graph(
-        args.config, overrides, max_wall_s=args.max_seconds, num_threads=args.executor_threads
-    )
+    try:
+        result = run_graph(
+            args.config,
+            overrides,
+            max_wall_s=args.max_seconds,
+            num_threads=args.executor_threads,
+            namespace=args.namespace,
+        )
+    except SourceNotConfigured as error:
+        raise CommandLineError(str(error)) from None
     print(format_table(result))
     print(f"\n{result.frames_published} frames in {result.wall_s:.1f} s")
     if out is not None:
         summary = {
             "config": str(args.config),
+            "namespace": args.namespace,
             "frames": result.frames_published,
             "wall_s": round(result.wall_s, 2),
             "topics": result.topics,

@@ -1,9 +1,12 @@
 """Graph configuration: which nodes a config YAML starts, and parameter overrides over it.
 
-The config is a standard ROS 2 parameters file: every top-level key is a node, whose name names
-its kind (see NODE_KINDS), so the embedded runner and the launch files in ``launch/`` start the
-same graph from the same file. Nothing here imports rclpy: the launch file reads configs on
-robots, and ``handperception run`` checks its arguments before ROS starts.
+The config is a standard ROS 2 parameters file: every top-level key names a node, whose name
+(after the key's last ``/``) names its kind (see NODE_KINDS), so the embedded runner and the
+launch files in ``launch/`` start the same graph from the same file. Keys are written
+``/**/camera_source`` so that rcl matches them in any namespace (``handperception run
+--namespace``, a launch file's ``namespace``); ``/**`` holds values every node shares. Nothing
+here imports rclpy: the launch file reads configs on robots, and ``handperception run`` checks
+its arguments before ROS starts.
 """
 
 from __future__ import annotations
@@ -32,14 +35,15 @@ def package_config_dir() -> Path:
 
 
 def graph_nodes(config_path: str | Path) -> list[str]:
-    """Node names of a config file, in file order; unknown names are an error."""
+    """Node names of a config file, in file order, each once (``/**/hand_pose`` and
+    ``/left/hand_pose`` are one node in two namespaces); unknown names are an error."""
     path = Path(config_path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a ROS 2 parameters file maps node names to ros__parameters")
-    names = [name.lstrip("/") for name in data if name != SHARED_KEY]
+    names = list(dict.fromkeys(key.rsplit("/", 1)[-1] for key in data if key != SHARED_KEY))
     unknown = [name for name in names if name not in NODE_KINDS]
     if unknown:
         raise ValueError(f"{path}: unknown node(s) {unknown}; known: {sorted(NODE_KINDS)}")

@@ -1,25 +1,36 @@
 """The node pattern every handperception node follows.
 
 Why a base class: users compare nodes by the same diagnostics and expect the same behaviour from
-all of them: parameters declared with descriptions (so ``ros2 param describe`` helps), the model
-loaded in the lifecycle *configure* step (an inactive node costs almost nothing), images taken
-with depth-1 QoS (the newest frame, never a backlog), the source header copied to every output,
-and a callback that fails logs its cause, counts a drop and leaves the node running.
+all of them: parameters declared with descriptions and allowed values (so ``ros2 param
+describe`` helps and a wrong value is refused with its reason), read when the node configures
+(change one, reconfigure, and it applies), the model loaded in the lifecycle *configure* step
+(an inactive node costs almost nothing), images taken with depth-1 QoS (the newest frame, never
+a backlog), the source header copied to every output, and a callback that fails logs its cause,
+counts a drop and leaves the node running.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import traceback
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
 from handperception.msgconv.images import ImageConversionError
-from handperception.ros.qos import image_qos, results_qos
+from handperception.ros.qos import RELIABILITIES, image_qos, results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.ros.sync import ApproximateTimeSynchronizer
 from handperception.runtime.stats import RateLatencyMonitor
@@ -35,11 +46,88 @@ class InputRejected(Exception):
         self.reason = reason
 
 
+class ParametersRefused(ValueError):
+    """Parameter values a node cannot run with: configure fails with this one-line reason and
+    the node stays unconfigured, alive, until the values are fixed."""
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values a numeric parameter accepts, ``low``..``high`` (either end open), plus an
+    optional ``extra`` value outside that interval (0 meaning "automatic"); or, for a string,
+    its ``choices`` or a regular expression it must match in full (``pattern``).
+
+    One object serves rclpy and the node: the interval's closed hull becomes the descriptor's
+    ``integer_range``/``floating_point_range``, which rclpy enforces on ``set_parameters`` and
+    ``ros2 param describe`` shows; the node checks the rest (open ends, ``extra``, choices),
+    and values given at start-up, which rclpy would refuse by raising in the constructor.
+    """
+
+    low: float = 0
+    high: float = 0
+    open_low: bool = False
+    open_high: bool = False
+    extra: float | None = None
+    choices: tuple[str, ...] = ()
+    pattern: str = ""
+
+    def admits(self, value: Any) -> bool:
+        if self.choices:
+            return value in self.choices
+        if self.pattern:
+            return re.fullmatch(self.pattern, value) is not None
+        if value == self.extra:
+            return True
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def describe(self, name: str) -> str:
+        """E.g. ``0 < fps <= 240``, ``crop_size = 0 or 16 <= crop_size <= 512``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.pattern:
+            return f"{name} matching {self.pattern}"
+        low, high = ("<" if self.open_low else "<="), ("<" if self.open_high else "<=")
+        interval = f"{self.low:g} {low} {name} {high} {self.high:g}"
+        return interval if self.extra is None else f"{name} = {self.extra:g} or {interval}"
+
+    def descriptor_range(self, default: Any) -> dict[str, list]:
+        """The descriptor's range fields for a parameter declared with ``default``."""
+        if self.choices or self.pattern:
+            return {}
+        low = self.low if self.extra is None else min(self.low, self.extra)
+        high = self.high if self.extra is None else max(self.high, self.extra)
+        if isinstance(default, float):
+            return {
+                "floating_point_range": [
+                    FloatingPointRange(from_value=float(low), to_value=float(high))
+                ]
+            }
+        return {"integer_range": [IntegerRange(from_value=int(low), to_value=int(high))]}
+
+
+def one_of(*choices: str) -> Allowed:
+    return Allowed(choices=choices)
+
+
+def _as_declared(value: Any, default: Any) -> Any:
+    """An integer given for a double parameter (``fps: 15`` in YAML, ``--set
+    camera_source.fps=15``, ``-p fps:=15``) means that double; rclpy would refuse its type."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 class HandperceptionNode(LifecycleNode):
     """Lifecycle node with declared parameters, diagnostics and guarded callbacks.
 
-    Subclasses override ``configure`` (load models, create publishers), ``activate`` (create
-    subscriptions) and ``deactivate``/``cleanup``; each returns None or raises.
+    Subclasses declare their parameters in ``__init__`` (``declare``) and use them from
+    ``self.params``, which the node reads from the parameter server each time it configures.
+    They override ``configure`` (load models, create publishers), ``activate`` (create
+    subscriptions) and ``deactivate``/``cleanup``; each returns None or raises. Publishers
+    created in ``configure`` are destroyed at cleanup (or when configure fails), so configuring
+    again never duplicates them.
     With ``autostart`` (default true) the node configures and activates itself once spinning,
     so ``ros2 run``, launch files and the embedded runner need no lifecycle manager. A node
     whose work can end (a camera replaying a file) sets ``finished``; its process then exits.
@@ -50,24 +138,90 @@ class HandperceptionNode(LifecycleNode):
         self.stats = RateLatencyMonitor()
         self.is_active = False
         self.finished = False
-        self.autostart = self.declare("autostart", True, "configure and activate on start-up")
-        self.diagnostics_period = self.declare(
-            "diagnostics_period", 1.0, "seconds between /diagnostics messages (0 disables)"
+        self.params = SimpleNamespace()
+        self._allowed: dict[str, Allowed | None] = {}
+        self._refused_at_start: dict[str, str] = {}
+        self._configured_publishers: list = []
+        self._diagnostics_timer = None
+        self.add_on_set_parameters_callback(self._check_new_values)
+        self.declare("autostart", True, "configure and activate on start-up")
+        self.declare(
+            "diagnostics_period",
+            1.0,
+            "seconds between /diagnostics messages (0 disables)",
+            Allowed(0.0, 3600.0),
         )
         self._diagnostics_pub = self.create_publisher(
             DiagnosticArray, "/diagnostics", results_qos()
         )
-        self._diagnostics_timer = None
-        if self.diagnostics_period > 0:
-            self._diagnostics_timer = self.create_timer(
-                self.diagnostics_period, self._publish_diagnostics
-            )
-        self._autostart_timer = self.create_timer(0.01, self._autostart) if self.autostart else None
+        autostart = self.get_parameter("autostart").value
+        self._autostart_timer = self.create_timer(0.01, self._autostart) if autostart else None
 
     # -- parameters ---------------------------------------------------------------------------
-    def declare(self, name: str, default: Any, description: str, read_only: bool = False) -> Any:
-        descriptor = ParameterDescriptor(description=description, read_only=read_only)
-        return self.declare_parameter(name, default, descriptor).value
+    def declare(
+        self,
+        name: str,
+        default: Any,
+        description: str,
+        allowed: Allowed | None = None,
+    ) -> None:
+        """Declare a parameter with its description and allowed values (see ``Allowed``).
+
+        A value given at start-up (parameter overrides, a params file, ``-p``) that is not
+        allowed does not stop the node: the parameter keeps its default and the refusal is
+        remembered, so configure fails naming it until a valid value is set.
+        """
+        descriptor = ParameterDescriptor(
+            description=description,
+            **(allowed.descriptor_range(default) if allowed else {}),
+        )
+        if allowed is not None:
+            descriptor.additional_constraints = allowed.describe(name)
+        self._allowed[name] = allowed
+        # rclpy keeps start-up values here and offers no public getter
+        given = self._parameter_overrides.get(name)
+        value = default if given is None else _as_declared(given.value, default)
+        expected = Parameter.Type.from_parameter_value(default)
+        if Parameter.Type.from_parameter_value(value) != expected:
+            problem = f"is not of type {expected.name.lower()}"
+        else:
+            problem = self._problem(name, value)
+        self.declare_parameter(
+            name, default if problem else value, descriptor, ignore_override=True
+        )
+        if problem:
+            self._refused_at_start[name] = f"{name} = {value!r}, given at start-up, {problem}"
+
+    def _problem(self, name: str, value: Any) -> str | None:
+        """What is wrong with ``value`` for ``name`` by its ``Allowed``, or None."""
+        allowed = self._allowed.get(name)
+        if allowed is None or allowed.admits(value):
+            return None
+        return f"is not allowed ({allowed.describe(name)})"
+
+    def _check_new_values(self, parameters: list[Parameter]) -> SetParametersResult:
+        """rclpy has already checked types and range hulls; this refuses what only ``Allowed``
+        knows, and forgets a start-up refusal once its parameter got a valid value."""
+        for parameter in parameters:
+            problem = self._problem(parameter.name, parameter.value)
+            if problem:
+                reason = f"{parameter.name} = {parameter.value!r} {problem}"
+                return SetParametersResult(successful=False, reason=reason)
+        for parameter in parameters:
+            self._refused_at_start.pop(parameter.name, None)
+        return SetParametersResult(successful=True)
+
+    def read_parameters(self) -> SimpleNamespace:
+        """Every declared parameter's current value, as attributes; what configure runs with.
+
+        Raises ParametersRefused listing every start-up value that was not allowed.
+        """
+        if self._refused_at_start:
+            raise ParametersRefused(
+                "; ".join(self._refused_at_start.values())
+                + ". Set valid values and configure again."
+            )
+        return SimpleNamespace(**{name: self.get_parameter(name).value for name in self._allowed})
 
     # -- lifecycle ------------------------------------------------------------------------------
     def configure(self) -> None:
@@ -80,18 +234,48 @@ class HandperceptionNode(LifecycleNode):
         """Destroy what activate created."""
 
     def cleanup(self) -> None:
-        """Release what configure created."""
+        """Release what configure created (its publishers are destroyed by the base class)."""
+
+    def create_lifecycle_publisher(self, *args: Any, **kwargs: Any):
+        """Remembered, so cleanup (or a failed configure) destroys it: configuring again never
+        leaves two publishers of one node on a topic."""
+        publisher = super().create_lifecycle_publisher(*args, **kwargs)
+        self._configured_publishers.append(publisher)
+        return publisher
 
     def _transition(self, step, name: str) -> TransitionCallbackReturn:
         try:
             step()
+        except ParametersRefused as refused:  # the reason is the whole story: no traceback
+            self.get_logger().error(f"{name} refused: {refused}")
+            return TransitionCallbackReturn.FAILURE
         except Exception as error:  # a failed transition is reported, the node stays alive
             self.get_logger().error(f"{name} failed: {error!r}\n{traceback.format_exc()}")
             return TransitionCallbackReturn.FAILURE
         return TransitionCallbackReturn.SUCCESS
 
+    def _configure(self) -> None:
+        self.params = self.read_parameters()
+        self.configure()
+        if self.params.diagnostics_period > 0:
+            self._diagnostics_timer = self.create_timer(
+                self.params.diagnostics_period, self._publish_diagnostics
+            )
+
+    def _release_configured(self) -> None:
+        for publisher in self._configured_publishers:
+            self.destroy_lifecycle_publisher(publisher)
+        self._configured_publishers.clear()
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = None
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self._transition(self.configure, "configure")
+        result = self._transition(self._configure, "configure")
+        if result != TransitionCallbackReturn.SUCCESS:
+            self.guarded(self.cleanup)  # whatever the failed configure had opened
+            self._release_configured()
+        return result
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = self._transition(self.activate, "activate")
@@ -108,7 +292,9 @@ class HandperceptionNode(LifecycleNode):
         )
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self._transition(self.cleanup, "cleanup")
+        result = self._transition(self.cleanup, "cleanup")
+        self._release_configured()
+        return result
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         return TransitionCallbackReturn.SUCCESS
@@ -180,54 +366,76 @@ class ImageNode(HandperceptionNode):
 
     def __init__(self, node_name: str, **kwargs: Any):
         super().__init__(node_name, **kwargs)
-        self.image_topic = self.declare(
-            "image_topic", "/camera/image_raw", "input sensor_msgs/Image topic"
+        self.declare(
+            "image_topic",
+            "image",
+            "input sensor_msgs/Image topic (relative: remap `image`, as image pipelines do)",
         )
-        self.camera_info_topic = (
-            self.declare(
-                "camera_info_topic",
-                "",
-                "sensor_msgs/CameraInfo topic; empty: camera_info beside image_topic",
-            )
-            or self.image_topic.rsplit("/", 1)[0] + "/camera_info"
+        self.declare(
+            "camera_info_topic",
+            "",
+            "sensor_msgs/CameraInfo topic; empty: a `camera_info` remap, else camera_info "
+            "beside the (remapped) image topic",
         )
-        self.use_camera_info = self.declare(
+        self.declare(
             "use_camera_info", True, "pair each image with its CameraInfo (needed for metric 3D)"
         )
-        self.image_reliability = self.declare(
+        self.declare(
             "image_reliability",
             "best_effort",
-            "QoS reliability of the image subscription: best_effort|reliable",
+            "QoS reliability of the image subscription",
+            one_of(*RELIABILITIES),
         )
-        self.sync_slop = self.declare(
-            "sync_slop", 0.01, "seconds an image and its camera_info stamps may differ"
+        self.declare(
+            "sync_slop",
+            0.01,
+            "seconds an image and its camera_info stamps may differ",
+            Allowed(0.0, 1.0, open_low=True),
         )
         self._subscriptions_active: list = []
         self._camera_info_seen = False
-        self._sync = ApproximateTimeSynchronizer(
-            2, 5, int(self.sync_slop * 1e9), self._frame, self._on_unpaired
-        )
+        self._sync: ApproximateTimeSynchronizer | None = None
+        self.camera_info_topic = ""
         self._pending: tuple[Image, CameraInfo | None] | None = None
         self._pending_changed = threading.Condition()
         self._worker: threading.Thread | None = None
         self._worker_stop = False
 
+    def _resolve_camera_info_topic(self) -> str:
+        """The parameter when set; else a remap of ``camera_info`` when one was given; else
+        camera_info beside the image topic after its remapping, as image_transport's camera
+        subscriber does: ``-r image:=/cam/image_rect`` alone pairs with /cam/camera_info."""
+        if self.params.camera_info_topic:
+            return self.resolve_topic_name(self.params.camera_info_topic)
+        remapped = self.resolve_topic_name("camera_info")
+        if remapped != self.resolve_topic_name("camera_info", only_expand=True):
+            return remapped
+        image = self.resolve_topic_name(self.params.image_topic)
+        return image.rsplit("/", 1)[0] + "/camera_info"
+
     def activate(self) -> None:
+        self._sync = ApproximateTimeSynchronizer(
+            2, 5, int(self.params.sync_slop * 1e9), self._frame, self._on_unpaired
+        )
         self._worker_stop = False
         self._worker = threading.Thread(
             target=self._work, name=f"{self.get_name()}-frames", daemon=True
         )
         self._worker.start()
-        qos = image_qos(self.image_reliability)
-        self._subscriptions_active.append(
-            self.create_subscription(Image, self.image_topic, self._on_image, qos)
+        image = self.create_subscription(
+            Image, self.params.image_topic, self._on_image, image_qos(self.params.image_reliability)
         )
-        if self.use_camera_info:
+        self._subscriptions_active.append(image)
+        inputs = image.topic_name
+        if self.params.use_camera_info:
+            self.camera_info_topic = self._resolve_camera_info_topic()
             self._subscriptions_active.append(
                 self.create_subscription(
                     CameraInfo, self.camera_info_topic, self._on_camera_info, results_qos()
                 )
             )
+            inputs += f" + {self.camera_info_topic}"
+        self.get_logger().info(f"taking images from {inputs}")
 
     def deactivate(self) -> None:
         for subscription in self._subscriptions_active:
@@ -249,7 +457,7 @@ class ImageNode(HandperceptionNode):
         return super().destroy_node()
 
     def _on_image(self, image: Image) -> None:
-        if self.use_camera_info:
+        if self.params.use_camera_info:
             self._sync.add(0, stamp_to_ns(image.header.stamp), image)
         else:
             self._frame(image, None)
@@ -261,7 +469,7 @@ class ImageNode(HandperceptionNode):
         self.stats.drop(reason)
         self.get_logger().warning(
             f"image at {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} s has no CameraInfo "
-            f"on {self.camera_info_topic} within {self.sync_slop} s; dropped",
+            f"on {self.camera_info_topic} within {self.params.sync_slop} s; dropped",
             throttle_duration_sec=5.0,
         )
 

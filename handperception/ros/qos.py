@@ -9,6 +9,7 @@ _RELIABILITY = {
     "best_effort": ReliabilityPolicy.BEST_EFFORT,
     "reliable": ReliabilityPolicy.RELIABLE,
 }
+RELIABILITIES = tuple(_RELIABILITY)  # what the reliability parameters accept
 
 
 def image_qos(reliability: str = "best_effort") -> QoSProfile:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rclpy.context import Context
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 
 from handperception.ros.environment import configure_environment
@@ -22,6 +23,11 @@ from handperception.ros.graph_config import graph_nodes, node_class
 from handperception.ros.topic_monitor import TopicMonitor
 
 SOURCE = "camera_source"  # the node whose end ends the run
+
+
+class SourceNotConfigured(RuntimeError):
+    """The camera source refused to configure (a parameter out of range, a missing file): the
+    run cannot start; the source's own log line says why."""
 
 
 @dataclass
@@ -40,6 +46,7 @@ def run_graph(
     num_threads: int = 1,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
     unmonitored: frozenset[str] = frozenset(),
+    namespace: str = "",
 ) -> RunResult:
     """Run the graph until its camera source finishes (or ``max_wall_s``), then shut down.
 
@@ -47,7 +54,9 @@ def run_graph(
     work on its own worker thread, so one dispatcher keeps GIL contention lowest (measured, the
     hand_pose node alone: p50 23.5 / p95 32 ms with 1 thread, 29.6 / 57 ms with 4).
 
-    ``overrides`` maps node name -> {parameter: value}, applied over the config file.
+    ``overrides`` maps node name -> {parameter: value}, applied over the config file (an
+    integer for a double parameter is taken as that double, see ``HandperceptionNode.declare``).
+    ``namespace`` puts every node of the graph under it; their relative topics follow.
     ``on_ready(nodes)`` is called once every node exists (tests use it to attach probes).
     ``unmonitored`` topics are left out of the topic statistics (subscribing to a camera's images
     costs the process under test their deserialisation).
@@ -57,7 +66,10 @@ def run_graph(
     ros_args = ["handperception", "--ros-args", "--params-file", str(config_path)]
     with ros_context(ros_args) as context, BackgroundExecutor(context, num_threads) as graph:
         started = time.monotonic()
-        nodes = {name: graph.add(_create_node(name, context, overrides or {})) for name in names}
+        nodes = {
+            name: graph.add(_create_node(name, context, overrides or {}, namespace))
+            for name in names
+        }
         monitor = TopicMonitor(context, unmonitored)
         graph.add(monitor.node)
         if on_ready is not None:
@@ -75,12 +87,13 @@ def run_graph(
         )
 
 
-def _create_node(name: str, context: Context, overrides: dict[str, dict[str, Any]]):
+def _create_node(name: str, context: Context, overrides: dict[str, dict[str, Any]], namespace: str):
     parameters = dict(overrides.get(name, {}))
     if name == SOURCE:
         parameters["autostart"] = False  # see _start_source_when_graph_listens
     return node_class(name)(
         context=context,
+        namespace=namespace,
         parameter_overrides=[Parameter(key, value=value) for key, value in parameters.items()],
     )
 
@@ -101,11 +114,12 @@ def _start_source_when_graph_listens(
     frames to DDS discovery. So: every other node active, the source's publishers created,
     their subscriber count steady for ``settle_s``, then the source goes."""
     _wait(lambda: all(node.is_active for node in others), timeout_s)
-    source.trigger_configure()
+    if source.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        raise SourceNotConfigured(f"{SOURCE} did not configure; its log above says why")
     history = []
 
     def settled():
-        history.append((time.monotonic(), source.count_subscribers(source.image_topic)))
+        history.append((time.monotonic(), source.image_subscribers()))
         now, count = history[-1]
         recent = [c for t, c in history if now - t <= settle_s]
         return count > 0 and now - history[0][0] >= settle_s and len(set(recent)) == 1

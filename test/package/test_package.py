@@ -185,9 +185,10 @@ def test_configs_name_known_nodes_with_declared_parameters(config, ros_context):
 
     data = yaml.safe_load(config.read_text())
     shared = data.get(SHARED_KEY, {}).get("ros__parameters", {})
+    by_node = {key.rsplit("/", 1)[-1]: value["ros__parameters"] for key, value in data.items()}
     context = ros_context(config)
     for name in graph_nodes(config):
-        expected = {**shared, **data[name]["ros__parameters"]}
+        expected = {**shared, **by_node[name]}
         declared = _ask_node(name, context)
         unknown = sorted(set(expected) - set(declared))
         assert not unknown, f"{config.name}: {name} does not declare {unknown}"

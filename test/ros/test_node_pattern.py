@@ -1,4 +1,5 @@
-"""The behaviour every node inherits: lifecycle, header propagation, guarded callbacks, diagnostics."""
+"""The behaviour every node inherits: lifecycle, header propagation, guarded callbacks,
+diagnostics."""
 
 import numpy as np
 import pytest
@@ -44,7 +45,11 @@ def _header(sec, frame="cam"):
 @pytest.fixture
 def graph():
     ros = RosHarness()
-    node = ros.add(MeanBrightnessNode(context=ros.context))
+    node = ros.add(
+        MeanBrightnessNode(
+            context=ros.context, cli_args=["--ros-args", "-r", "image:=/camera/image_raw"]
+        )
+    )
     probe = ros.add(Node("probe", context=ros.context))
     outputs, diagnostics = [], []
     probe.create_subscription(HandArray, "/out", outputs.append, results_qos())
@@ -73,13 +78,14 @@ def test_node_autostarts_and_copies_the_source_header(graph):
     _prime(node, camera)
     for sec in (1, 2, 3):
         _send(camera, sec)
-        assert wait_for(lambda: len(outputs) == sec)
+        assert wait_for(lambda sec=sec: len(outputs) == sec)
     assert [o.header.stamp.sec for o in outputs] == [1, 2, 3]
     assert all(o.header.frame_id == "cam" for o in outputs)
     assert node.last_mean == 3.0
     assert node.stats.snapshot().count == 3
 
 
+@pytest.mark.slow
 def test_bad_input_is_dropped_counted_and_the_node_goes_on(graph):
     ros, node, camera, outputs, diagnostics = graph
     for sec in range(
@@ -87,7 +93,9 @@ def test_bad_input_is_dropped_counted_and_the_node_goes_on(graph):
     ):  # no CameraInfo ever: the 6th image pushes the 1st out of the pairing queue
         _send(camera, sec, info=False)
         assert wait_for(
-            lambda: len(node._sync._queues[0]) == min(sec - 9, 5) or node.stats.snapshot().dropped
+            lambda sec=sec: (
+                len(node._sync._queues[0]) == min(sec - 9, 5) or node.stats.snapshot().dropped
+            )
         )
     assert wait_for(lambda: node.stats.snapshot().drops.get("no_camera_info") == 1)
     _prime(node, camera)

@@ -39,6 +39,7 @@ def test_config_names_known_nodes(tmp_path):
         graph_nodes(tmp_path / "missing.yaml")
 
 
+@pytest.mark.slow
 def test_demo_graph_end_to_end(tmp_path):
     frames = 24
     overrides = {
@@ -83,6 +84,7 @@ def test_demo_graph_end_to_end(tmp_path):
     } <= {i.header.stamp.sec * 10**9 + i.header.stamp.nanosec for i in images}
 
 
+@pytest.mark.slow
 def test_cli_runs_and_writes_summary(tmp_path):
     out = tmp_path / "demo"
     completed = subprocess.run(

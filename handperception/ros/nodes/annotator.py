@@ -16,7 +16,7 @@ from handperception.geometry.camera import PinholeCamera
 from handperception.msgconv.images import image_to_rgb8, numpy_to_image
 from handperception.msgconv.results import msg_to_gaze, msg_to_hand
 from handperception.ros.entry import run_single_node
-from handperception.ros.node_base import ImageNode
+from handperception.ros.node_base import Allowed, ImageNode
 from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.viz.overlay import draw_gaze, draw_hands, draw_hud
@@ -26,21 +26,21 @@ from handperception_msgs.msg import GazeArray, HandArray
 class AnnotatorNode(ImageNode):
     def __init__(self, **kwargs):
         super().__init__("annotator", **kwargs)
-        self.hands_topic = self.declare(
-            "hands_topic", "/hands", "HandArray topic to draw ('' to skip)"
+        self.declare("hands_topic", "hands", "HandArray topic to draw ('' to skip)")
+        self.declare("gaze_topic", "gaze", "GazeArray topic to draw ('' to skip)")
+        self.declare("video_path", "", "annotated video file (.mp4/.avi); '' writes none")
+        self.declare(
+            "video_fps",
+            30.0,
+            "frame rate written into the video",
+            Allowed(0.0, 240.0, open_low=True),
         )
-        self.gaze_topic = self.declare(
-            "gaze_topic", "/gaze", "GazeArray topic to draw ('' to skip)"
-        )
-        self.video_path = self.declare(
-            "video_path", "", "annotated video file (.mp4/.avi); '' writes none"
-        )
-        self.video_fps = self.declare("video_fps", 30.0, "frame rate written into the video")
-        self.publish_image = self.declare(
-            "publish_image", True, "publish annotated frames on ~/image"
-        )
-        self.result_wait = self.declare(
-            "result_wait", 0.3, "seconds of stamps to wait for results of a frame"
+        self.declare("publish_image", True, "publish annotated frames on ~/image")
+        self.declare(
+            "result_wait",
+            0.3,
+            "seconds of stamps to wait for results of a frame",
+            Allowed(0.0, 10.0),
         )
         self._awaiting_results: collections.deque = collections.deque(maxlen=120)
         self._results: dict[int, dict[str, list]] = collections.defaultdict(dict)
@@ -56,8 +56,8 @@ class AnnotatorNode(ImageNode):
     def activate(self) -> None:
         super().activate()
         for topic, msg_type, key in (
-            (self.hands_topic, HandArray, "hands"),
-            (self.gaze_topic, GazeArray, "gaze"),
+            (self.params.hands_topic, HandArray, "hands"),
+            (self.params.gaze_topic, GazeArray, "gaze"),
         ):
             if topic:
                 self._result_subscriptions.append(
@@ -88,7 +88,7 @@ class AnnotatorNode(ImageNode):
         stamp = stamp_to_ns(image.header.stamp)
         with self._lock:
             self._awaiting_results.append((stamp, image.header, rgb))
-        self._flush(older_than=stamp - int(self.result_wait * 1e9))
+        self._flush(older_than=stamp - int(self.params.result_wait * 1e9))
         return True
 
     def _flush(self, older_than: int | None = None) -> None:
@@ -119,21 +119,21 @@ class AnnotatorNode(ImageNode):
                 f"{snapshot.rate_hz:.1f} Hz  latency p50 {snapshot.latency_p50_ms:.0f} ms",
             ],
         )
-        if self.video_path:
+        if self.params.video_path:
             self._write_video(frame)
-        if self.publish_image:
+        if self.params.publish_image:
             self._image_pub.publish(numpy_to_image(frame, "rgb8", header))
         self.frames_written += 1
 
     def _write_video(self, frame: np.ndarray) -> None:
         if self._writer is None:
-            path = Path(self.video_path)
+            path = Path(self.params.video_path)
             path.parent.mkdir(parents=True, exist_ok=True)
             codec = "mp4v" if path.suffix.lower() in (".mp4", ".mov") else "MJPG"
             self._writer = cv2.VideoWriter(
                 str(path),
                 cv2.VideoWriter_fourcc(*codec),
-                self.video_fps,
+                self.params.video_fps,
                 (frame.shape[1], frame.shape[0]),
             )
             if not self._writer.isOpened():

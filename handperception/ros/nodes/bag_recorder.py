@@ -1,11 +1,12 @@
 """bag_recorder: records topics to an MCAP bag, standing in for ``ros2 bag record`` where
-rosbag2 is not installed. Topic types come from the ROS graph, so only names are configured."""
+rosbag2 is not installed. Topic types come from the ROS graph, so only names are configured;
+relative names resolve in the recorder's namespace (and remap), as a subscriber's do."""
 
 from __future__ import annotations
 
 from rclpy.qos import ReliabilityPolicy
 
-from handperception.ros.bag import McapBagWriter
+from handperception.ros.bag import BagWriter
 from handperception.ros.entry import run_single_node
 from handperception.ros.introspection import message_class
 from handperception.ros.node_base import HandperceptionNode
@@ -15,16 +16,20 @@ from handperception.ros.qos import results_qos
 class BagRecorderNode(HandperceptionNode):
     def __init__(self, **kwargs):
         super().__init__("bag_recorder", **kwargs)
-        self.topics = self.declare(
-            "topics", ["/camera/image_raw"], "topics to record (types come from the graph)"
+        self.declare(
+            "topics",
+            ["image_raw", "camera_info"],
+            "topics to record, relative to the namespace (types come from the graph)",
         )
-        self.path = self.declare("path", "out/recording.mcap", "output MCAP file")
-        self._writer: McapBagWriter | None = None
+        self.declare("path", "out/recording.mcap", "output MCAP file")
+        self._writer: BagWriter | None = None
+        self._topics: list[str] = []
         self._subscriptions_by_topic: dict[str, object] = {}
         self._discovery_timer = None
 
     def configure(self) -> None:
-        self._writer = McapBagWriter(self.path)
+        self._writer = BagWriter(self.params.path)
+        self._topics = [self.resolve_topic_name(topic) for topic in self.params.topics]
 
     def activate(self) -> None:
         self._discovery_timer = self.create_timer(
@@ -34,7 +39,7 @@ class BagRecorderNode(HandperceptionNode):
 
     def _subscribe_known_topics(self) -> None:
         known = dict(self.get_topic_names_and_types())
-        for topic in self.topics:
+        for topic in self._topics:
             if topic in self._subscriptions_by_topic or topic not in known:
                 continue
             full_type = known[topic][0]
@@ -52,7 +57,7 @@ class BagRecorderNode(HandperceptionNode):
                 qos,
                 raw=True,
             )
-            self.get_logger().info(f"recording {topic} ({full_type}) to {self.path}")
+            self.get_logger().info(f"recording {topic} ({full_type}) to {self.params.path}")
 
     def _record(self, topic: str, serialized: bytes) -> None:
         self._writer.write(topic, serialized, self.get_clock().now().nanoseconds)
@@ -68,6 +73,7 @@ class BagRecorderNode(HandperceptionNode):
     def cleanup(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            self._writer = None
 
     def destroy_node(self):
         self.cleanup()

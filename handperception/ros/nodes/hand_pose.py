@@ -14,26 +14,43 @@ from handperception.msgconv.images import image_to_rgb8, numpy_to_image
 from handperception.msgconv.markers import hand_markers
 from handperception.msgconv.results import hands_to_msg
 from handperception.pipeline.hand_pose import HandPoseConfig
-from handperception.pipeline.loading import load_hand_pose_pipeline
+from handperception.pipeline.loading import BACKENDS, load_hand_pose_pipeline
 from handperception.ros.entry import run_single_node
-from handperception.ros.node_base import ImageNode, InputRejected
+from handperception.ros.node_base import Allowed, ImageNode, InputRejected, one_of
 from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.runtime.device import resolve_device
 from handperception.viz.overlay import draw_hands
 from handperception_msgs.msg import HandArray
 
+_CONFIDENCE = Allowed(0.0, 1.0)
+# HandPoseConfig's fields as parameters: description and allowed values
 _PIPELINE_PARAMETERS = {
-    "crop_size": "pose-net input side in pixels; 0: the size the checkpoint was trained at",
-    "detection_threshold": "detector score to accept a hand, [0, 1]",
-    "max_hands": "most hands per frame",
-    "tracking_confidence": "mean joint confidence to keep tracking a hand from its last keypoints",
-    "detection_interval": "frames between detector runs while every hand is tracked",
-    "min_hand_confidence": "mean joint confidence to publish a hand",
-    "mirrored": "the image is mirrored (selfie camera): swap left and right",
-    "smoothing": "one-euro filter on the joints against jitter",
-    "min_cutoff": "one-euro minimum cutoff, Hz (lower: smoother at rest)",
-    "beta": "one-euro speed coefficient (higher: less lag in fast motion)",
+    "crop_size": (
+        "pose-net input side in pixels; 0: the size the checkpoint was trained at",
+        Allowed(16, 512, extra=0),
+    ),
+    "detection_threshold": ("detector score to accept a hand", _CONFIDENCE),
+    "max_hands": ("most hands per frame", Allowed(1, 10)),
+    "tracking_confidence": (
+        "mean joint confidence to keep tracking a hand from its last keypoints",
+        _CONFIDENCE,
+    ),
+    "detection_interval": (
+        "frames between detector runs while every hand is tracked",
+        Allowed(1, 1000),
+    ),
+    "min_hand_confidence": ("mean joint confidence to publish a hand", _CONFIDENCE),
+    "mirrored": ("the image is mirrored (selfie camera): swap left and right", None),
+    "smoothing": ("one-euro filter on the joints against jitter", None),
+    "min_cutoff": (
+        "one-euro minimum cutoff, Hz (lower: smoother at rest)",
+        Allowed(0.0, 100.0, open_low=True),
+    ),
+    "beta": (
+        "one-euro speed coefficient (higher: less lag in fast motion)",
+        Allowed(0.0, 1000.0),
+    ),
 }
 
 
@@ -41,68 +58,69 @@ class HandPoseNode(ImageNode):
     def __init__(self, **kwargs):
         super().__init__("hand_pose", **kwargs)
         defaults = HandPoseConfig(crop_size=0)
-        self.pipeline_config = HandPoseConfig(
-            **{
-                f.name: self.declare(
-                    f.name, getattr(defaults, f.name), _PIPELINE_PARAMETERS[f.name]
-                )
-                for f in fields(HandPoseConfig)
-            }
+        for field in fields(HandPoseConfig):
+            description, allowed = _PIPELINE_PARAMETERS[field.name]
+            self.declare(field.name, getattr(defaults, field.name), description, allowed)
+        self.declare(
+            "backend",
+            "native",
+            "native (this project's networks) | mediapipe (MediaPipe Hands)",
+            one_of(*BACKENDS),
         )
-        self.backend = self.declare(
-            "backend", "native", "native (this project's networks) | mediapipe (MediaPipe Hands)"
+        self.declare("device", "auto", "torch device", Allowed(pattern=r"auto|cpu|cuda(:[0-9]+)?"))
+        self.declare(
+            "torch_threads", 0, "CPU threads for torch (0: torch's default)", Allowed(0, 256)
         )
-        self.device = self.declare("device", "auto", "auto | cpu | cuda | cuda:N")
-        self.torch_threads = self.declare(
-            "torch_threads", 0, "CPU threads for torch (0: torch's default)"
-        )
-        self.pose_checkpoint = self.declare(
+        self.declare(
             "pose_checkpoint",
             "checkpoints/hand_tiny.pt",
             "HandPoseNet checkpoint (relative: from . or the package)",
         )
-        self.detector_checkpoint = self.declare(
+        self.declare(
             "detector_checkpoint",
             "checkpoints/detector_tiny.pt",
             "HandDetector checkpoint (relative: from . or the package)",
         )
-        self.bone_length = self.declare(
+        self.declare(
             "bone_length",
             0.0,
             "wrist-to-middle-MCP length of the user's hand, metres (0: the mean hand)",
+            Allowed(0.03, 0.2, extra=0.0),
         )
-        self.hands_topic = self.declare("hands_topic", "/hands", "output HandArray topic")
-        self.publish_markers = self.declare(
-            "publish_markers", True, "publish rviz markers on ~/markers"
-        )
-        self.publish_debug_image = self.declare(
+        self.declare("hands_topic", "hands", "output HandArray topic")
+        self.declare("publish_markers", True, "publish rviz markers on ~/markers")
+        self.declare(
             "publish_debug_image", False, "publish the frame with skeletons on ~/debug_image"
         )
         self.pipeline = None
 
     def configure(self) -> None:
-        device = resolve_device(self.device)
-        if self.torch_threads > 0:
-            torch.set_num_threads(self.torch_threads)
+        p = self.params
+        device = resolve_device(p.device)
+        if p.torch_threads > 0:
+            torch.set_num_threads(p.torch_threads)
         self.pipeline = load_hand_pose_pipeline(
-            self.pose_checkpoint,
-            self.detector_checkpoint,
-            self.pipeline_config,
+            p.pose_checkpoint,
+            p.detector_checkpoint,
+            HandPoseConfig(
+                **{field.name: getattr(p, field.name) for field in fields(HandPoseConfig)}
+            ),
             device,
-            self.bone_length or None,
-            self.backend,
+            p.bone_length or None,
+            p.backend,
         )
-        self._hands_pub = self.create_lifecycle_publisher(
-            HandArray, self.hands_topic, results_qos()
-        )
+        self._hands_pub = self.create_lifecycle_publisher(HandArray, p.hands_topic, results_qos())
         self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", results_qos())
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", results_qos(2))
         source = (
             "MediaPipe Hands"
-            if self.backend == "mediapipe"
-            else f"{self.pose_checkpoint}, {self.detector_checkpoint}"
+            if p.backend == "mediapipe"
+            else f"{p.pose_checkpoint}, {p.detector_checkpoint}"
         )
-        self.get_logger().info(f"hand pose ({self.backend}) ready on {device}: {source}")
+        self.get_logger().info(
+            f"hand pose ({p.backend}) ready on {device}: {source}; "
+            f"publishing {self._hands_pub.topic_name}"
+        )
 
     def cleanup(self) -> None:
         self.pipeline = None
@@ -121,9 +139,9 @@ class HandPoseNode(ImageNode):
             self.stats.drop(reason)
         self._hands_pub.publish(hands_to_msg(result.hands, image.header))
         # Markers and debug images cost per-frame Python work: build them only for a listener.
-        if self.publish_markers and self._markers_pub.get_subscription_count():
+        if self.params.publish_markers and self._markers_pub.get_subscription_count():
             self._markers_pub.publish(hand_markers(result.hands, image.header))
-        if self.publish_debug_image and self._debug_pub.get_subscription_count():
+        if self.params.publish_debug_image and self._debug_pub.get_subscription_count():
             canvas = rgb.copy()
             draw_hands(canvas, result.hands)
             self._debug_pub.publish(numpy_to_image(canvas, "rgb8", image.header))
