@@ -5,16 +5,31 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BUILD := build
 FRAMES ?= 90
+# TORCH=cpu: the pinned CPU build. TORCH=cuda: the same torch version built for CUDA $(CUDA)
+# from PyTorch's own wheel index (a robot with an NVIDIA GPU; needs that index reachable).
+TORCH ?= cpu
+CUDA ?= 128
+TORCH_CUDA_INDEX ?= https://download.pytorch.org/whl/cu$(CUDA)
+TORCH_VERSION := $(shell sed -n 's/^torch==//p' requirements.txt)
 
-.PHONY: setup demo test lint bench claims clean distclean
+.PHONY: setup assets demo test lint bench claims clean distclean
 
-setup: $(VENV)/.ready
+setup: $(VENV)/.ready assets
+
+# The renderer's hand mesh and background photographs, installed by name into the venv and the
+# system (never committed); fast when already there.
+assets: $(VENV)/.deps
+	tools/install_assets.sh $(VENV)
 
 $(VENV)/.deps: requirements.txt requirements-interfaces.txt requirements-mediapipe.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-interfaces.txt -c constraints.txt
 	# the MediaPipe peer backend, without its clashing opencv-contrib/jax deps (see the file)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-mediapipe.txt
+	@if [ "$(TORCH)" = cuda ]; then \
+		$(PY) -m pip install -q --disable-pip-version-check "torch==$(TORCH_VERSION)+cu$(CUDA)" \
+			--extra-index-url $(TORCH_CUDA_INDEX) -c constraints.txt; \
+	elif [ "$(TORCH)" != cpu ]; then echo "TORCH must be cpu or cuda, got $(TORCH)"; exit 2; fi
 	@touch $@
 
 $(VENV)/.msgs: $(VENV)/.deps tools/build_interfaces.sh $(wildcard handperception_msgs/*.* msg/*.msg srv/*.srv)

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate a checkpoint with the HANDS'19 protocol",
     "bench": "benchmark nodes and models (latency p50/p95, rates)",
     "claims": "reproduce the published methods' claims on the synthetic benchmark",
+    "realism": "judge how real the renders look with MediaPipe (detection rate per bucket)",
 }
 
 

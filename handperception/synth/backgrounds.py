@@ -1,8 +1,10 @@
-"""Random backgrounds: smooth noise, gradients, stripes/checkers and clutter shapes.
+"""Random backgrounds: real photographs, smooth noise, gradients, stripes/checkers, clutter.
 
 Why varied: a network trained on hands over flat colour learns "anything not flat is hand";
-real robot scenes have texture, edges, skin-coloured objects and lighting gradients, so every
-background mixes a base layer with clutter, including skin-like blobs as distractors.
+real robot scenes have texture, edges, skin-coloured objects and lighting gradients. Most
+backgrounds are crops of real photographs (``synth.photos``); the rest mix a procedural base
+layer with clutter, and clutter (including skin-like blobs as distractors) also lands on some
+photographs.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from handperception.synth.photos import photo_background
+
 _KINDS = ("noise", "gradient", "texture")
+PHOTO_PROBABILITY = 0.75
+CLUTTER_PROBABILITY = {"photo": 0.15, "procedural": 0.8}
 # Largest side (pixels) at which noise octaves are summed before one final stretch.
 _NOISE_WORK_PX = 160
 
@@ -129,16 +135,22 @@ def _add_clutter(
 def random_background(
     rng: np.random.Generator, height: int, width: int, skin_colour: np.ndarray | None = None
 ) -> np.ndarray:
-    """(height, width, 3) float32 RGB in [0, 255], a fresh C-contiguous array: a random base
-    layer plus clutter.
+    """(height, width, 3) float32 RGB in [0, 255], a fresh C-contiguous array: a photograph or
+    a procedural base layer, maybe with clutter.
 
     skin_colour: (3,) RGB of the hand about to be drawn, reused for a few distractor shapes.
     """
     if height <= 0 or width <= 0:
         raise ValueError(f"background size must be positive, got {width}x{height}")
-    kind = _KINDS[int(rng.integers(0, len(_KINDS)))]
-    base = {"noise": _noise, "gradient": _gradient, "texture": _texture}[kind](rng, height, width)
-    base = np.ascontiguousarray(base)
-    if rng.random() < 0.8:
+    if rng.random() < PHOTO_PROBABILITY:
+        base, clutter = photo_background(rng, height, width), CLUTTER_PROBABILITY["photo"]
+    else:
+        kind = _KINDS[int(rng.integers(0, len(_KINDS)))]
+        draw = {"noise": _noise, "gradient": _gradient, "texture": _texture}[kind]
+        base, clutter = (
+            np.ascontiguousarray(draw(rng, height, width)),
+            CLUTTER_PROBABILITY["procedural"],
+        )
+    if rng.random() < clutter:
         _add_clutter(rng, base, skin_colour)
     return base

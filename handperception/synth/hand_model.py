@@ -1,10 +1,12 @@
 """The hand's surface as capsules, and the part-segmentation label set.
 
-Why capsules: a capsule (all points within r of a segment) has a closed-form ray intersection,
-so a CPU renderer can draw hundreds of hands per second, and a chain of overlapping capsules
-with tapering radii is a closed surface that reads as fingers. The palm is a fan of
-metacarpal capsules plus transverse ones at the knuckles and the wrist, dense enough to leave
-no holes.
+Why capsules: a capsule (all points within r of a segment) has a closed-form signed distance,
+so grasp synthesis (``synth.hand_surface``, ``synth.grasps``) can test contact and penetration
+cheaply, and a chain of overlapping capsules with tapering radii is a closed solid built from
+the keypoints alone. The palm is a fan of metacarpal capsules plus transverse ones at the
+knuckles and the wrist, dense enough to leave no holes. The renderer draws the real hand mesh
+(``synth.hand_mesh``); its skin layout (``synth.skin``) and crop framing (``joint_radii``) still
+use these segments.
 
 Segmentation labels (uint8): 0 background; left hand 1 palm, 2..6 thumb..little; right hand
 7 palm, 8..12 thumb..little.
@@ -57,8 +59,6 @@ _PHALANX_RADII = np.array(
 _METACARPAL_RADIUS = 0.0130
 _KNUCKLE_RADIUS = 0.0110
 _PALM_RODS = 6
-# Mean distance between neighbouring palm rods (m, mean hand): knuckle line length / (rods - 1).
-PALM_ROD_SPACING = 0.012
 _WRIST_RADIUS = 0.0140
 _THENAR_RADIUS = 0.0130
 

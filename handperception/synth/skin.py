@@ -32,7 +32,9 @@ NAIL_MIN_AXIAL = 0.4
 _PHALANGES = 15  # hand_capsules puts the 5 x 3 phalanges first, finger by finger, base to tip
 # Creases: palmar pixels (normal . back below PALMAR_SIDE) this close to a crease line are darker.
 PALMAR_SIDE = -0.2
-CREASE_DARKENING = 0.68
+# Subtle, as on real skin at camera resolution: at 0.68 the lines read as drawn on (and MediaPipe
+# missed palms it found without them; docs/realism.md).
+CREASE_DARKENING = 0.88
 CREASE_HALF_WIDTH = 0.025  # palm units (wrist -> middle knuckle), ~2.4 mm on a mean hand
 FINGER_CREASE_REACH = 0.09  # share of a phalanx from either end where its joint crease lies
 
@@ -130,6 +132,46 @@ def axial_position(points: np.ndarray, capsule_a: np.ndarray, capsule_b: np.ndar
     axis = capsule_b - capsule_a
     return np.einsum("ij,ij->i", points - capsule_a, axis) / np.maximum(
         np.einsum("ij,ij->i", axis, axis), 1e-12
+    )
+
+
+# Skin texture: smooth value noise over the rest hand, two octaves of (cell size in metres,
+# relative amplitude), modulating brightness (blotches) and redness (flushed knuckles, veins'
+# shadows). Isotropic noise: plane waves read as stripes.
+TEXTURE_OCTAVES = ((0.03, 0.05), (0.01, 0.025))
+_LATTICE = 16
+
+
+def skin_variation(rng: np.random.Generator, points: np.ndarray) -> np.ndarray:
+    """(M, 3) float32 multiplicative factors for the albedo at points (M, 3) of the rest hand
+    (metres): uneven tone and redness that stay on the skin as the hand moves.
+
+    Value noise: random values on a lattice (periodic, _LATTICE cells a side), interpolated
+    trilinearly with smoothstep weights; a fresh lattice per call (per rendered hand).
+    """
+    points = np.asarray(points, dtype=np.float32)
+    brightness = np.ones(len(points), dtype=np.float32)
+    redness = np.zeros(len(points), dtype=np.float32)
+    strides = (_LATTICE * _LATTICE, _LATTICE, 1)
+    for cell, amplitude in TEXTURE_OCTAVES:
+        lattice = (rng.normal(size=(_LATTICE**3, 2)) * amplitude).astype(np.float32)
+        scaled = points / np.float32(cell) + rng.uniform(0, _LATTICE, size=3).astype(np.float32)
+        base = np.floor(scaled)
+        fraction = scaled - base
+        fraction = fraction * fraction * (3 - 2 * fraction)
+        # Per axis, the flat lattice offsets of the two neighbouring cells and their smoothstep
+        # weights; each of the 8 corners takes one of each per axis.
+        cells = base.astype(np.int64) % _LATTICE
+        offsets = [(c * k, (c + 1) % _LATTICE * k) for c, k in zip(cells.T, strides)]
+        weights = [(1 - f, f) for f in fraction.T]
+        for corner in range(8):
+            x, y, z = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
+            value = lattice[offsets[0][x] + offsets[1][y] + offsets[2][z]]
+            weight = weights[0][x] * weights[1][y] * weights[2][z]
+            brightness += weight * value[:, 0]
+            redness += weight * value[:, 1]
+    return np.stack(
+        [brightness + redness, brightness - 0.5 * redness, brightness - 0.5 * redness], 1
     )
 
 

@@ -6,8 +6,7 @@ import pytest
 from handperception.geometry.camera import PinholeCamera
 from handperception.skeleton.kinematics import HandParameters
 from handperception.synth.dataset import ShardDataset, SynthHandDataset, write_shards
-from handperception.synth.hand_model import Capsules, finger_label, hand_of_label
-from handperception.synth.raster import rasterize_capsules
+from handperception.synth.hand_model import finger_label, hand_of_label
 from handperception.synth.render import render_hands
 from handperception.synth.scenes import full_frame, hand_crop, two_hand_crop
 from handperception.synth.splits import load_split, make_split, parse_ranges
@@ -27,30 +26,6 @@ def _ranges(**overrides):
     }
     axes.update(overrides)
     return axes
-
-
-def test_capsule_depth_and_normal_match_hand_computed_values():
-    camera = PinholeCamera(100.0, 100.0, 31.0, 31.0, 63, 63)
-    # A capsule along x at depth 1 m, radius 0.1: the centre ray meets it at z = 0.9 facing -z.
-    capsules = Capsules(
-        np.array([[-0.2, 0.0, 1.0]]),
-        np.array([[0.2, 0.0, 1.0]]),
-        np.array([0.1]),
-        np.array([8], np.uint8),
-    )
-    raster = rasterize_capsules(camera, capsules)
-    assert raster.depth[31, 31] == pytest.approx(0.9)
-    np.testing.assert_allclose(raster.normal[31, 31], [0.0, 0.0, -1.0], atol=1e-12)
-    assert raster.label[31, 31] == 8
-    # End cap: the ray through x = 0.25 m at z = 1 (pixel 31 + 25) hits the sphere at b.
-    dx = 25 / 100.0
-    d = np.array([dx, 0.0, 1.0])
-    b = np.array([0.2, 0.0, 1.0])
-    t = (d @ b - np.sqrt((d @ b) ** 2 - (d @ d) * (b @ b - 0.01))) / (d @ d)
-    assert raster.depth[31, 56] == pytest.approx(t)
-    # Silhouette half-height is r f / z ~ 10 px (slightly more, perspective): rows 21..41 hit.
-    column = np.isfinite(raster.depth[:, 31])
-    assert column[21] and column[41] and not column[19] and not column[43]
 
 
 def test_visible_joints_project_onto_their_hand():
@@ -112,7 +87,9 @@ def test_two_hand_occlusion_matches_each_hand_rendered_alone():
         for i in range(2)
     ]
     depths = np.stack([np.where(a.depth > 0, a.depth, np.inf) for a in alone])
-    overlap = np.isfinite(depths).all(axis=0)
+    # Arms are drawn (labelled background) and differ between renders: compare where both hands
+    # are and the pair's render shows a hand, which must be the nearer one at its depth.
+    overlap = np.isfinite(depths).all(axis=0) & (both.segmentation > 0)
     assert overlap.sum() > 20, "the two hands should overlap in this crop"
     nearer = np.argmin(depths, axis=0)
     np.testing.assert_allclose(both.depth[overlap], depths.min(axis=0)[overlap], rtol=1e-6)
