@@ -98,9 +98,12 @@ class SyntheticHandsSource:
             hands = HandParameters(
                 pose, shape, rotation, wrists - at_origin.keypoints()[:, 0], is_left
             )
-            rng = np.random.default_rng([self._seed, index])
+            # One appearance for the whole sequence (sleeve, lighting, skin texture are drawn
+            # from this generator in a fixed order): the same seed on every frame, or the
+            # person's arm and the room's light would change from frame to frame.
+            appearance = np.random.default_rng([self._seed, len(tracks)])
             self._cache[index] = render_hands(
-                rng, self.camera, hands, self._skins, self._background, effects=False
+                appearance, self.camera, hands, self._skins, self._background, effects=False
             )
         return self._cache[index]
 
