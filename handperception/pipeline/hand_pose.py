@@ -2,8 +2,10 @@
 
 Why tracking: the detector runs on the whole frame and costs more than the pose net on a crop,
 so hands are followed by cropping around their previous keypoints and the detector only runs
-when a hand is uncertain or lost, or every few frames to find new hands. Pure (no ROS): the
-node is a thin shell over ``HandPosePipeline.process``.
+when a hand is uncertain or lost, or every few frames to find new hands. Crops are cut from the
+image as it is; with a distorted camera the joints' pixels are undistorted after the network
+and lifted again with the ideal camera (``FramePipeline``). Pure (no ROS): the node is a thin
+shell over ``HandPosePipeline.process``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handperception.geometry.camera import PinholeCamera
+from handperception.geometry.camera import CameraModel, PinholeCamera
 from handperception.geometry.crops import CropBox, crop_and_resize, crop_to_frame
 from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.pipeline.pose_estimator import CropPoseEstimator
@@ -63,9 +65,12 @@ class HandPosePipeline:
         )
         self.smoother.clear()
 
-    def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
+    def process(
+        self, rgb: np.ndarray, camera: PinholeCamera | CameraModel, time_s: float
+    ) -> FrameResult:
         """See ``FramePipeline.process``."""
-        height, width = check_frame(rgb, camera)
+        model = check_frame(rgb, camera)
+        height, width = rgb.shape[:2]
         plan = self.tracker.plan(width, height)
         crops = dict(plan.crops)
         if plan.needs_detection:
@@ -75,21 +80,27 @@ class HandPosePipeline:
             crops.update(self.tracker.match(detections))
         result = FrameResult(detector_ran=plan.needs_detection)
         if crops:
-            result.hands, result.drops = self._estimate(rgb, camera, crops, time_s)
+            result.hands, result.drops = self._estimate(rgb, model, crops, time_s)
         self.smoother.keep_only(track.track_id for track in self.tracker.end_frame())
         return result
 
     def _estimate(
-        self, rgb, camera, crops: dict[int, CropBox], time_s: float
+        self, rgb, model: CameraModel, crops: dict[int, CropBox], time_s: float
     ) -> tuple[list[HandEstimate], list[str]]:
         size = self.config.crop_size
         ids = list(crops)
-        cut = [crop_and_resize(rgb, camera, crops[i], size) for i in ids]
+        cut = [crop_and_resize(rgb, model.raw, crops[i], size) for i in ids]
         poses = self.estimator(np.stack([c[0] for c in cut]), np.stack([c[1].matrix for c in cut]))
+        pixels = np.stack(
+            [crop_to_frame(poses.uv[row], crops[i], size) for row, i in enumerate(ids)]
+        )
+        joints = poses.joints_3d
+        if not model.is_ideal:  # a distorted camera: lift where the ideal camera sees the joints
+            ideal = np.broadcast_to(model.camera.matrix, (len(ids), 3, 3))
+            joints = self.estimator.lift(model.undistort(pixels), poses.depth, ideal)
         hands, drops = [], []
         for row, track_id in enumerate(ids):
-            joints_3d = poses.joints_3d[row]
-            joints_2d = crop_to_frame(poses.uv[row], crops[track_id], size)
+            joints_3d, joints_2d = joints[row], pixels[row]
             confidence = np.clip(poses.confidence[row], 0.0, 1.0)
             if not (
                 np.all(np.isfinite(joints_3d))

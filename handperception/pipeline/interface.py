@@ -4,6 +4,12 @@ Why declared: the hand pose node may run this project's networks or MediaPipe Ha
 two-hand and gaze pipelines to come plug into the same node pattern (``ros.node_base``). A node
 only needs ``process`` and ``reset``; what it publishes is in the ``FrameResult``. Frames are
 checked once, here, so every pipeline refuses the same bad input with the same message.
+
+A frame's camera may be a ``CameraModel`` with lens distortion: a driver's image_raw is
+distorted, and lifting its keypoints as if it were not puts hands off by centimetres near the
+border. Pipelines find keypoints on the image as it is, report them in its pixels (overlays
+match it), and lift their undistorted positions (``CameraModel.undistort``) with the ideal
+camera, so 3D comes out as from the rectified image.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from handperception.geometry.camera import PinholeCamera
+from handperception.geometry.camera import CameraModel, PinholeCamera
 from handperception.results import GazeEstimate, HandEstimate
 
 
@@ -34,22 +40,27 @@ class FramePipeline(Protocol):
     """Frame in, results out; pure (no ROS), so it is tested and used offline as it runs on
     the robot."""
 
-    def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
-        """rgb (H, W, 3) uint8 seen by ``camera`` (same size); time_s the frame's stamp, seconds
-        (smoothing filters use it)."""
+    def process(
+        self, rgb: np.ndarray, camera: PinholeCamera | CameraModel, time_s: float
+    ) -> FrameResult:
+        """rgb (H, W, 3) uint8 seen by ``camera`` (same size; a PinholeCamera is an ideal,
+        undistorted one); time_s the frame's stamp, seconds (smoothing filters use it). 3D is in
+        the ideal camera's frame, 2D in ``rgb``'s pixels."""
 
     def reset(self) -> None:
         """Forget every track (e.g. after a camera switch)."""
 
 
-def check_frame(rgb: np.ndarray, camera: PinholeCamera) -> tuple[int, int]:
+def check_frame(rgb: np.ndarray, camera: PinholeCamera | CameraModel) -> CameraModel:
     """Raise ValueError unless ``rgb`` is an (H, W, 3) uint8 image of ``camera``'s size;
-    returns (height, width)."""
+    returns the camera as a CameraModel (a PinholeCamera is an ideal one)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    model = camera if isinstance(camera, CameraModel) else CameraModel(camera)
     height, width = rgb.shape[:2]
-    if (camera.width, camera.height) != (width, height):
+    if (model.camera.width, model.camera.height) != (width, height):
         raise ValueError(
-            f"camera is {camera.width}x{camera.height} but the image is {width}x{height}"
+            f"camera is {model.camera.width}x{model.camera.height} but the image is "
+            f"{width}x{height}"
         )
-    return height, width
+    return model

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handperception.geometry.camera import PinholeCamera
+from handperception.geometry.camera import CameraModel, PinholeCamera
 from handperception.geometry.crops import DETECTION_BOX_PADDING, keypoint_bbox, scale_box
 from handperception.models.detector import Detection
 from handperception.pipeline.hand_pose import HandPoseConfig
@@ -172,9 +172,12 @@ class MediaPipeHandPipeline:
         """Release MediaPipe's graph."""
         self._hands.close()
 
-    def process(self, rgb: np.ndarray, camera: PinholeCamera, time_s: float) -> FrameResult:
+    def process(
+        self, rgb: np.ndarray, camera: PinholeCamera | CameraModel, time_s: float
+    ) -> FrameResult:
         """See ``FramePipeline.process``."""
-        height, width = check_frame(rgb, camera)
+        model = check_frame(rgb, camera)
+        height, width = rgb.shape[:2]
         output = self._hands.process(np.ascontiguousarray(rgb))
         found = zip(
             output.multi_hand_landmarks or [],
@@ -200,7 +203,7 @@ class MediaPipeHandPipeline:
         ids = self._tracker.identify(_as_detection(*candidate) for candidate in candidates)
         for track_id, (pixels, offsets, label, score) in zip(ids, candidates):
             self._tracker.update(track_id, pixels, score)
-            hand, drop = self._estimate(camera, pixels, offsets, label, score, track_id, time_s)
+            hand, drop = self._estimate(model, pixels, offsets, label, score, track_id, time_s)
             if hand is None:
                 result.drops.append(drop)
             else:
@@ -210,11 +213,11 @@ class MediaPipeHandPipeline:
         return result
 
     def _estimate(
-        self, camera, pixels, offsets, label, score, track_id, time_s
+        self, model: CameraModel, pixels, offsets, label, score, track_id, time_s
     ) -> tuple[HandEstimate | None, str]:
         if score < self.config.min_hand_confidence:
             return None, "low_confidence"
-        joints_3d = offsets + solve_translation(offsets, pixels, camera)
+        joints_3d = offsets + solve_translation(offsets, model.undistort(pixels), model.camera)
         if not np.all(np.isfinite(joints_3d)) or np.any(joints_3d[:, 2] <= 0):
             return None, "behind_camera"
         if self.config.smoothing:

@@ -21,12 +21,15 @@ class CropPoses:
     """joints_3d (B, 21, 3) metres crop-camera frame; uv (B, 21, 2) crop pixels;
     confidence (B, 21) in [0, 1]; left_probability (B,) P(left hand), the network's (which side
     faces the camera times the knuckles' turn in the image; the 3D pose's chirality added as more
-    evidence made it worse: 73 -> 67 % on synthetic test crops)."""
+    evidence made it worse: 73 -> 67 % on synthetic test crops); depth (B, 21) root-relative in
+    reference-bone units, what ``CropPoseEstimator.lift`` lifts again when the pixels must be
+    corrected first (a distorted camera)."""
 
     joints_3d: np.ndarray
     uv: np.ndarray
     confidence: np.ndarray
     left_probability: np.ndarray
+    depth: np.ndarray
 
 
 class CropPoseEstimator:
@@ -57,14 +60,21 @@ class CropPoseEstimator:
         uv = output.uv.cpu().numpy().astype(np.float64)
         depth = output.depth.cpu().numpy().astype(np.float64)
         return CropPoses(
-            joints_3d=lift_all_bones(uv, depth, intrinsics, self.bone_length_m),
+            joints_3d=self.lift(uv, depth, intrinsics),
             uv=uv,
             confidence=output.confidence.cpu().numpy().astype(np.float64),
             left_probability=torch.sigmoid(output.handedness_logit)
             .cpu()
             .numpy()
             .astype(np.float64),
+            depth=depth,
         )
+
+    def lift(self, uv: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+        """(B, 21, 2) pixels and (B, 21) relative depths -> (B, 21, 3) metres in the frame of
+        the cameras ``intrinsics`` (B, 3, 3): the crops', or the ideal camera's for pixels
+        undistorted after the network ran."""
+        return lift_all_bones(uv, depth, intrinsics, self.bone_length_m)
 
     def predict(
         self, crops: np.ndarray, intrinsics: np.ndarray

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
     FloatingPointRange,
@@ -26,11 +27,15 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle.publisher import LifecyclePublisher
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 
-from handperception.msgconv.images import ImageConversionError
-from handperception.ros.qos import RELIABILITIES, image_qos, results_qos
+from handperception.geometry.camera import UNCALIBRATED, CalibrationError, CameraModel
+from handperception.msgconv.camera_info import NO_CAMERA_INFO, camera_from_info
+from handperception.msgconv.images import ImageConversionError, compressed_to_rgb8, image_to_rgb8
+from handperception.ros.qos import RELIABILITIES, camera_info_qos, image_qos, results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.ros.sync import ApproximateTimeSynchronizer
 from handperception.runtime.stats import RateLatencyMonitor
@@ -126,8 +131,8 @@ class HandperceptionNode(LifecycleNode):
     ``self.params``, which the node reads from the parameter server each time it configures.
     They override ``configure`` (load models, create publishers), ``activate`` (create
     subscriptions) and ``deactivate``/``cleanup``; each returns None or raises. Publishers
-    created in ``configure`` are destroyed at cleanup (or when configure fails), so configuring
-    again never duplicates them.
+    created in ``configure`` (lifecycle ones, and plain ones such as tf's) are destroyed at
+    cleanup (or when configure fails), so configuring again never duplicates them.
     With ``autostart`` (default true) the node configures and activates itself once spinning,
     so ``ros2 run``, launch files and the embedded runner need no lifecycle manager. A node
     whose work can end (a camera replaying a file) sets ``finished``; its process then exits.
@@ -236,13 +241,6 @@ class HandperceptionNode(LifecycleNode):
     def cleanup(self) -> None:
         """Release what configure created (its publishers are destroyed by the base class)."""
 
-    def create_lifecycle_publisher(self, *args: Any, **kwargs: Any):
-        """Remembered, so cleanup (or a failed configure) destroys it: configuring again never
-        leaves two publishers of one node on a topic."""
-        publisher = super().create_lifecycle_publisher(*args, **kwargs)
-        self._configured_publishers.append(publisher)
-        return publisher
-
     def _transition(self, step, name: str) -> TransitionCallbackReturn:
         try:
             step()
@@ -256,7 +254,13 @@ class HandperceptionNode(LifecycleNode):
 
     def _configure(self) -> None:
         self.params = self.read_parameters()
-        self.configure()
+        # Remembered, even when configure fails half-way, so cleanup destroys them: configuring
+        # again never leaves two publishers of one node on a topic.
+        existing = set(self.publishers)
+        try:
+            self.configure()
+        finally:
+            self._configured_publishers = [p for p in self.publishers if p not in existing]
         if self.params.diagnostics_period > 0:
             self._diagnostics_timer = self.create_timer(
                 self.params.diagnostics_period, self._publish_diagnostics
@@ -264,7 +268,10 @@ class HandperceptionNode(LifecycleNode):
 
     def _release_configured(self) -> None:
         for publisher in self._configured_publishers:
-            self.destroy_lifecycle_publisher(publisher)
+            if isinstance(publisher, LifecyclePublisher):
+                self.destroy_lifecycle_publisher(publisher)
+            else:
+                self.destroy_publisher(publisher)
         self._configured_publishers.clear()
         if self._diagnostics_timer is not None:
             self.destroy_timer(self._diagnostics_timer)
@@ -348,21 +355,51 @@ class HandperceptionNode(LifecycleNode):
         self._diagnostics_pub.publish(array)
 
 
+IMAGE_TRANSPORTS = ("raw", "compressed")  # image_transport's names for these two
+IMAGE_PIXELS = ("auto", "raw", "rectified")
+# Calibration problems that mean "there is none": the driver was never calibrated, or the node
+# takes no camera_info. The camera is then guessed from fallback_horizontal_fov, with a warning.
+# Any other (NaN, an absurd focal length, another image size) is a broken calibration that a
+# guess would hide: those frames are dropped, counted by the reason.
+_FALLBACK_REASONS = (UNCALIBRATED, NO_CAMERA_INFO)
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One image as an ImageNode hands it on: decoded, with the camera that took it."""
+
+    header: Header  # the source image's: every output copies it
+    rgb: np.ndarray  # (H, W, 3) uint8, whatever the encoding or transport was
+    camera: CameraModel  # pixels -> rays: camera_info's, ideal for rectified images, or a guess
+
+
+def is_rectified_topic(topic: str) -> bool:
+    """Whether an image topic carries rectified pixels by image_proc's names (image_rect,
+    image_rect_color, ...): its camera_info still holds the raw image's distortion, which these
+    pixels no longer have."""
+    return topic.rstrip("/").rpartition("/")[2].startswith("image_rect")
+
+
 class ImageNode(HandperceptionNode):
     """A node that consumes a camera: image + camera_info paired by stamp.
 
-    Subclasses implement ``on_frame(image, camera_info)`` (camera_info is None when
-    ``use_camera_info`` is false); it runs guarded on the node's own worker thread, and its
-    latency (now - image stamp) is recorded after it returns, unless it returned False (nothing
-    published). The worker always takes the newest paired frame: a frame replaced by a newer one
-    before the worker got to it is counted as ``superseded`` (the node is slower than the
-    camera) instead of queueing, so latency never grows with a backlog.
+    Subclasses implement ``on_frame(frame: CameraFrame)``; it runs guarded on the node's own
+    worker thread, and its latency (now - image stamp) is recorded after it returns, unless it
+    returned False (nothing published). The worker always takes the newest paired frame: a frame
+    replaced by a newer one before the worker got to it is counted as ``superseded`` (the node is
+    slower than the camera) instead of queueing, so latency never grows with a backlog.
+
+    The base does what every camera consumer needs, so each node gets it the same way: raw or
+    compressed images (``image_transport``) in any encoding ``msgconv.images`` reads, and the
+    camera model: camera_info's calibration with its distortion (``image_pixels``), or, when
+    the driver has no calibration or ``use_camera_info`` is false, a pinhole camera of
+    ``fallback_horizontal_fov``, announced by one warning instead of a drop on every frame.
     """
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
         if not callable(getattr(cls, "on_frame", None)):
-            raise TypeError(f"{cls.__name__} must define on_frame(image, camera_info)")
+            raise TypeError(f"{cls.__name__} must define on_frame(frame)")
 
     def __init__(self, node_name: str, **kwargs: Any):
         super().__init__(node_name, **kwargs)
@@ -372,13 +409,38 @@ class ImageNode(HandperceptionNode):
             "input sensor_msgs/Image topic (relative: remap `image`, as image pipelines do)",
         )
         self.declare(
+            "image_transport",
+            "raw",
+            "raw: sensor_msgs/Image on the image topic; compressed: sensor_msgs/CompressedImage "
+            "(jpeg, png) on <image topic>/compressed, as image_transport names it",
+            one_of(*IMAGE_TRANSPORTS),
+        )
+        self.declare(
             "camera_info_topic",
             "",
             "sensor_msgs/CameraInfo topic; empty: a `camera_info` remap, else camera_info "
             "beside the (remapped) image topic",
         )
         self.declare(
-            "use_camera_info", True, "pair each image with its CameraInfo (needed for metric 3D)"
+            "use_camera_info",
+            True,
+            "pair each image with its CameraInfo (metric 3D needs the real intrinsics); "
+            "false: fallback_horizontal_fov",
+        )
+        self.declare(
+            "fallback_horizontal_fov",
+            60.0,
+            "degrees; the camera assumed when there is no calibration (all-zero K, or "
+            "use_camera_info false)",
+            Allowed(1.0, 179.0),
+        )
+        self.declare(
+            "image_pixels",
+            "auto",
+            "raw: the driver's pixels, undistorted with camera_info's D before lifting; "
+            "rectified: image_proc's image_rect, lifted with camera_info's P alone; auto: "
+            "rectified when the image topic's name starts with image_rect",
+            one_of(*IMAGE_PIXELS),
         )
         self.declare(
             "image_reliability",
@@ -396,45 +458,56 @@ class ImageNode(HandperceptionNode):
         self._camera_info_seen = False
         self._sync: ApproximateTimeSynchronizer | None = None
         self.camera_info_topic = ""
-        self._pending: tuple[Image, CameraInfo | None] | None = None
+        self._rectified = False
+        self._warned: set[str] = set()
+        self._pending: tuple[Image | CompressedImage, CameraInfo | None] | None = None
         self._pending_changed = threading.Condition()
         self._worker: threading.Thread | None = None
         self._worker_stop = False
 
-    def _resolve_camera_info_topic(self) -> str:
+    def _resolve_camera_info_topic(self, image_topic: str) -> str:
         """The parameter when set; else a remap of ``camera_info`` when one was given; else
-        camera_info beside the image topic after its remapping, as image_transport's camera
-        subscriber does: ``-r image:=/cam/image_rect`` alone pairs with /cam/camera_info."""
+        camera_info beside the (resolved) image topic, as image_transport's camera subscriber
+        does: ``-r image:=/cam/image_rect`` alone pairs with /cam/camera_info."""
         if self.params.camera_info_topic:
             return self.resolve_topic_name(self.params.camera_info_topic)
         remapped = self.resolve_topic_name("camera_info")
         if remapped != self.resolve_topic_name("camera_info", only_expand=True):
             return remapped
-        image = self.resolve_topic_name(self.params.image_topic)
-        return image.rsplit("/", 1)[0] + "/camera_info"
+        return image_topic.rsplit("/", 1)[0] + "/camera_info"
 
     def activate(self) -> None:
         self._sync = ApproximateTimeSynchronizer(
             2, 5, int(self.params.sync_slop * 1e9), self._frame, self._on_unpaired
         )
+        self._warned.clear()
         self._worker_stop = False
         self._worker = threading.Thread(
             target=self._work, name=f"{self.get_name()}-frames", daemon=True
         )
         self._worker.start()
+        image_topic = self.resolve_topic_name(self.params.image_topic)  # remaps applied
+        self._rectified = self.params.image_pixels == "rectified" or (
+            self.params.image_pixels == "auto" and is_rectified_topic(image_topic)
+        )
+        compressed = self.params.image_transport == "compressed"
         image = self.create_subscription(
-            Image, self.params.image_topic, self._on_image, image_qos(self.params.image_reliability)
+            CompressedImage if compressed else Image,
+            f"{image_topic}/compressed" if compressed else image_topic,
+            self._on_image,
+            image_qos(self.params.image_reliability),
         )
         self._subscriptions_active.append(image)
         inputs = image.topic_name
         if self.params.use_camera_info:
-            self.camera_info_topic = self._resolve_camera_info_topic()
+            self.camera_info_topic = self._resolve_camera_info_topic(image_topic)
             self._subscriptions_active.append(
                 self.create_subscription(
-                    CameraInfo, self.camera_info_topic, self._on_camera_info, results_qos()
+                    CameraInfo, self.camera_info_topic, self._on_camera_info, camera_info_qos()
                 )
             )
-            inputs += f" + {self.camera_info_topic}"
+            pixels = "rectified: P" if self._rectified else "raw: K and D"
+            inputs += f" + {self.camera_info_topic} ({pixels})"
         self.get_logger().info(f"taking images from {inputs}")
 
     def deactivate(self) -> None:
@@ -456,7 +529,7 @@ class ImageNode(HandperceptionNode):
         self._stop_worker()
         return super().destroy_node()
 
-    def _on_image(self, image: Image) -> None:
+    def _on_image(self, image: Image | CompressedImage) -> None:
         if self.params.use_camera_info:
             self._sync.add(0, stamp_to_ns(image.header.stamp), image)
         else:
@@ -477,7 +550,7 @@ class ImageNode(HandperceptionNode):
         self._camera_info_seen = True
         self._sync.add(1, stamp_to_ns(info.header.stamp), info)
 
-    def _frame(self, image: Image, info: CameraInfo | None) -> None:
+    def _frame(self, image: Image | CompressedImage, info: CameraInfo | None) -> None:
         with self._pending_changed:
             if self._pending is not None:
                 self.stats.drop("superseded")
@@ -493,6 +566,39 @@ class ImageNode(HandperceptionNode):
                     return
                 image, info = self._pending
                 self._pending = None
-            result = self.guarded(self.on_frame, image, info)
+            result = self.guarded(self._handle, image, info)
             if result is not FAILED and result is not False:
                 self.stats.record(self.latency_since(image.header))
+
+    def _handle(self, image: Image | CompressedImage, info: CameraInfo | None) -> Any:
+        """Decode the image, find its camera, and hand both to ``on_frame``."""
+        rgb = (
+            compressed_to_rgb8(image)
+            if isinstance(image, CompressedImage)
+            else image_to_rgb8(image)
+        )
+        camera = self._camera(info, (rgb.shape[1], rgb.shape[0]))
+        return self.on_frame(CameraFrame(image.header, rgb, camera))
+
+    def _camera(self, info: CameraInfo | None, size: tuple[int, int]) -> CameraModel:
+        """The calibration (ideal for rectified pixels), else the field-of-view guess when
+        there is none, warned about once per reason; a broken one is a drop with its reason."""
+        try:
+            model, _ = camera_from_info(info, size, None)
+        except CalibrationError as error:
+            if error.reason not in _FALLBACK_REASONS:
+                raise InputRejected(error.reason, str(error)) from error
+            model, why = camera_from_info(info, size, self.params.fallback_horizontal_fov)
+            if error.reason not in self._warned:
+                self._warned.add(error.reason)
+                source = (
+                    "use_camera_info is false"
+                    if info is None
+                    else f"CameraInfo on {self.camera_info_topic}"
+                )
+                self.get_logger().warning(
+                    f"{source}: {why} (fallback_horizontal_fov). Metric 3D is only as right as "
+                    "this guess; calibrate the camera for real intrinsics. Warned once."
+                )
+            return model
+        return CameraModel(model.camera) if self._rectified else model

@@ -25,6 +25,18 @@ def image_qos(reliability: str = "best_effort") -> QoSProfile:
     )
 
 
+def camera_info_qos(depth: int = 5) -> QoSProfile:
+    """Best effort, so it pairs with every driver: a reliable subscription never matches a
+    best-effort publisher (many drivers publish camera_info so), while a best-effort one takes
+    either. A few messages deep: each waits only until its image arrives to pair with it."""
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.VOLATILE,
+    )
+
+
 def results_qos(depth: int = 10) -> QoSProfile:
     return QoSProfile(
         history=HistoryPolicy.KEEP_LAST,

@@ -38,7 +38,11 @@ class ScriptedEstimator:
         if self.nan:
             joints[:, 3, 0] = np.nan
         return CropPoses(
-            joints, uv, np.full((batch, 21), self.confidence), np.full(batch, self.p_left)
+            joints,
+            uv,
+            np.full((batch, 21), self.confidence),
+            np.full(batch, self.p_left),
+            np.zeros((batch, 21)),
         )
 
 

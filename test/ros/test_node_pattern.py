@@ -10,7 +10,6 @@ from std_msgs.msg import Header
 
 from handperception.geometry.camera import PinholeCamera
 from handperception.msgconv.camera_info import camera_info_msg
-from handperception.msgconv.images import image_to_rgb8
 from handperception.ros.node_base import ImageNode
 from handperception.ros.qos import results_qos
 from handperception_msgs.msg import HandArray
@@ -19,7 +18,8 @@ CAMERA = PinholeCamera.from_fov(32, 24, 60.0)
 
 
 class MeanBrightnessNode(ImageNode):
-    """Publishes an empty HandArray per frame; raises on frames named 'boom'."""
+    """Publishes an empty HandArray per frame; raises on frames named 'boom'. The base hands it
+    decoded pixels and the paired camera_info's calibration."""
 
     def __init__(self, **kwargs):
         super().__init__("mean_brightness", **kwargs)
@@ -27,13 +27,12 @@ class MeanBrightnessNode(ImageNode):
     def configure(self):
         self.publisher = self.create_lifecycle_publisher(HandArray, "/out", results_qos())
 
-    def on_frame(self, image, camera_info):
-        rgb = image_to_rgb8(image)
-        if image.header.frame_id == "boom":
+    def on_frame(self, frame):
+        if frame.header.frame_id == "boom":
             raise RuntimeError("model exploded")
-        assert camera_info.header.stamp == image.header.stamp
-        self.last_mean = float(rgb.mean())
-        self.publisher.publish(HandArray(header=image.header))
+        assert frame.camera.camera == CAMERA
+        self.last_mean = float(frame.rgb.mean())
+        self.publisher.publish(HandArray(header=frame.header))
 
 
 def _header(sec, frame="cam"):

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 
-from handperception.geometry.camera import PinholeCamera
-from handperception.msgconv.images import image_to_rgb8, numpy_to_image
+from handperception.msgconv.images import numpy_to_image
 from handperception.msgconv.results import msg_to_gaze, msg_to_hand
 from handperception.ros.entry import run_single_node
-from handperception.ros.node_base import Allowed, ImageNode
+from handperception.ros.node_base import Allowed, CameraFrame, ImageNode
 from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
 from handperception.viz.overlay import draw_gaze, draw_hands, draw_hud
@@ -44,7 +43,6 @@ class AnnotatorNode(ImageNode):
         )
         self._awaiting_results: collections.deque = collections.deque(maxlen=120)
         self._results: dict[int, dict[str, list]] = collections.defaultdict(dict)
-        self._camera: PinholeCamera | None = None
         self._writer = None
         self._lock = threading.Lock()
         self.frames_written = 0
@@ -81,13 +79,10 @@ class AnnotatorNode(ImageNode):
         with self._lock:
             self._results[stamp_to_ns(msg.header.stamp)][key] = [convert(item) for item in items]
 
-    def on_frame(self, image: Image, camera_info: CameraInfo | None) -> bool:
-        rgb = image_to_rgb8(image)
-        if camera_info is not None:
-            self._camera = PinholeCamera.from_camera_info(camera_info)
-        stamp = stamp_to_ns(image.header.stamp)
+    def on_frame(self, frame: CameraFrame) -> bool:
+        stamp = stamp_to_ns(frame.header.stamp)
         with self._lock:
-            self._awaiting_results.append((stamp, image.header, rgb))
+            self._awaiting_results.append((stamp, frame))
         self._flush(older_than=stamp - int(self.params.result_wait * 1e9))
         return True
 
@@ -98,19 +93,18 @@ class AnnotatorNode(ImageNode):
                     older_than is not None and self._awaiting_results[0][0] > older_than
                 ):
                     return
-                stamp, header, rgb = self._awaiting_results.popleft()
+                stamp, source = self._awaiting_results.popleft()
                 results = self._results.pop(stamp, {})
                 for old in [s for s in self._results if s < stamp]:
                     del self._results[old]
-            self._emit(header, rgb, results)
+            self._emit(source, results)
 
-    def _emit(self, header, rgb: np.ndarray, results: dict[str, list]) -> None:
-        frame = rgb.copy()
+    def _emit(self, source: CameraFrame, results: dict[str, list]) -> None:
+        frame = source.rgb.copy()
         hands, gazes = results.get("hands", []), results.get("gaze", [])
         draw_hands(frame, hands)
-        if self._camera is not None:
-            for gaze in gazes:
-                draw_gaze(frame, gaze, self._camera.project)
+        for gaze in gazes:
+            draw_gaze(frame, gaze, source.camera.camera.project)
         snapshot = self.stats.snapshot()
         draw_hud(
             frame,
@@ -122,7 +116,7 @@ class AnnotatorNode(ImageNode):
         if self.params.video_path:
             self._write_video(frame)
         if self.params.publish_image:
-            self._image_pub.publish(numpy_to_image(frame, "rgb8", header))
+            self._image_pub.publish(numpy_to_image(frame, "rgb8", source.header))
         self.frames_written += 1
 
     def _write_video(self, frame: np.ndarray) -> None:

@@ -1,17 +1,25 @@
-"""camera_source: publishes Image + CameraInfo from a video, an image folder, a webcam or the
-synthetic engine, for robots without a camera driver at hand and for every demo and test."""
+"""camera_source: publishes Image + CameraInfo from a video, an image folder, a webcam, a bag or
+the synthetic engine, for robots without a camera driver at hand and for every demo and test.
+A bag replays with its recorded stamps, frame_id, calibration and timing (``rate``), as
+``ros2 bag play`` would, so results match the recording's other topics and tf."""
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
+from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
+from handperception.geometry.camera import CameraModel, PinholeCamera
 from handperception.msgconv.camera_info import camera_info_msg
 from handperception.msgconv.images import numpy_to_image
 from handperception.ros.entry import run_single_node
 from handperception.ros.node_base import Allowed, HandperceptionNode, one_of
 from handperception.ros.qos import RELIABILITIES, image_qos, results_qos
 from handperception.sources import open_source
+from handperception.sources.bag import BagSource
 from handperception.sources.calibration import load_calibration
 
 _FRAME_SIDE = Allowed(16, 8192)  # pixels
@@ -23,10 +31,27 @@ class CameraSourceNode(HandperceptionNode):
         self.declare(
             "source",
             "synthetic",
-            "synthetic[:scene] | video:<file> | folder:<dir> | webcam:<index>",
+            "synthetic[:scene] | video:<file> | folder:<dir> | webcam:<index> | bag:<path>",
         )
-        self.declare("fps", 30.0, "publishing rate, Hz", Allowed(0.0, 240.0, open_low=True))
-        self.declare("frame_id", "camera_optical_frame", "frame_id of the images (optical frame)")
+        self.declare(
+            "fps",
+            30.0,
+            "publishing rate, Hz (a bag keeps its recorded timing)",
+            Allowed(0.0, 240.0, open_low=True),
+        )
+        self.declare(
+            "bag_image_topic",
+            "",
+            "image topic a bag replays (empty: its only Image or CompressedImage topic)",
+        )
+        self.declare(
+            "rate", 1.0, "bag replay speed (1.0: as recorded)", Allowed(0.0, 100.0, open_low=True)
+        )
+        self.declare(
+            "frame_id",
+            "camera_optical_frame",
+            "frame_id of the images (optical frame); a bag's recorded one where it has one",
+        )
         self.declare("image_topic", "image_raw", "output sensor_msgs/Image topic")
         self.declare("camera_info_topic", "camera_info", "output CameraInfo topic")
         self.declare("encoding", "rgb8", "pixel encoding of the images", one_of("rgb8", "bgr8"))
@@ -41,7 +66,7 @@ class CameraSourceNode(HandperceptionNode):
             Allowed(0.0, 180.0, open_low=True, open_high=True),
         )
         self.declare("camera_info_url", "", "ROS calibration YAML with the real intrinsics")
-        self.declare("loop", False, "restart videos and folders at their end")
+        self.declare("loop", False, "restart videos, folders and bags at their end")
         self.declare(
             "max_frames", 0, "stop after this many frames (0: never)", Allowed(0, 1_000_000_000)
         )
@@ -50,12 +75,22 @@ class CameraSourceNode(HandperceptionNode):
         self.published = 0
         self._source = None
         self._timer = None
+        self._pending = None  # a bag's next frame, published when due
+        self._started: float | None = None  # monotonic time of a bag's due_s 0
 
     def configure(self) -> None:
         p = self.params
         camera = load_calibration(p.camera_info_url) if p.camera_info_url else None
         self._source = open_source(
-            p.source, p.width, p.height, p.horizontal_fov, camera, p.loop, p.seed
+            p.source,
+            p.width,
+            p.height,
+            p.horizontal_fov,
+            camera,
+            p.loop,
+            p.seed,
+            image_topic=p.bag_image_topic,
+            rate=p.rate,
         )
         if hasattr(self._source, "prepare"):
             self._source.prepare()
@@ -82,8 +117,10 @@ class CameraSourceNode(HandperceptionNode):
         if self._timer is not None:
             self.destroy_timer(self._timer)
             self._timer = None
+        self._started = None  # activating again resumes the bag from its pending frame
 
     def cleanup(self) -> None:
+        self._pending = None
         if self._source is not None:
             self._source.close()
             self._source = None
@@ -96,14 +133,39 @@ class CameraSourceNode(HandperceptionNode):
     def _publish_next(self) -> None:
         if self.params.max_frames and self.published >= self.params.max_frames:
             return self._finish("max_frames reached")
+        if isinstance(self._source, BagSource):
+            return self._publish_recorded()
         frame = self._source.read()
         if frame is None:
             return self._finish("source exhausted")
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params.frame_id)
+        self._publish(frame, header, self._source.camera)
+
+    def _publish_recorded(self) -> None:
+        """Publish a bag's pending frame with its recorded stamp, frame_id and calibration, then
+        re-arm the timer for when the next one is due (the recording's timing, not ``fps``)."""
+        frame, self._pending = self._pending, self._source.read_recorded()
+        if frame is not None:
+            header = Header(
+                stamp=Time(nanoseconds=frame.stamp_ns).to_msg(),
+                frame_id=frame.frame_id or self.params.frame_id,
+            )
+            self._publish(frame.rgb, header, frame.camera)
+        if self._pending is None:
+            return self._finish("source exhausted")
+        if self._started is None:  # an activation's first frame sets the clock
+            self._started = time.monotonic() - (self._pending if frame is None else frame).due_s
+        wait = self._pending.due_s - (time.monotonic() - self._started)
+        self._timer.timer_period_ns = max(int(wait * 1e9), 1)
+        self._timer.reset()
+
+    def _publish(
+        self, rgb: np.ndarray, header: Header, camera: PinholeCamera | CameraModel
+    ) -> None:
         if self.params.encoding == "bgr8":
-            frame = frame[:, :, ::-1]
-        self._image_pub.publish(numpy_to_image(frame, self.params.encoding, header))
-        self._info_pub.publish(camera_info_msg(self._source.camera, header))
+            rgb = rgb[:, :, ::-1]
+        self._image_pub.publish(numpy_to_image(rgb, self.params.encoding, header))
+        self._info_pub.publish(camera_info_msg(camera, header))
         self.published += 1
         self.stats.record()
 

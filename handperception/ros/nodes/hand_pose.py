@@ -1,24 +1,26 @@
 """hand_pose: every visible hand's 21 joints in metres (camera frame), handedness, confidence and
-wrist pose from an RGB camera, with rviz markers. A thin shell over HandPosePipeline."""
+wrist pose from an RGB camera, with rviz markers and each hand's wrist as a tf frame. A thin
+shell over HandPosePipeline."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 
 import torch
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
 
-from handperception.geometry.camera import PinholeCamera
-from handperception.msgconv.images import image_to_rgb8, numpy_to_image
+from handperception.msgconv.images import numpy_to_image
 from handperception.msgconv.markers import hand_markers
 from handperception.msgconv.results import hands_to_msg
+from handperception.msgconv.transforms import hand_transforms
 from handperception.pipeline.hand_pose import HandPoseConfig
 from handperception.pipeline.loading import BACKENDS, load_hand_pose_pipeline
 from handperception.ros.entry import run_single_node
-from handperception.ros.node_base import Allowed, ImageNode, InputRejected, one_of
+from handperception.ros.node_base import Allowed, CameraFrame, ImageNode, InputRejected, one_of
 from handperception.ros.qos import results_qos
 from handperception.ros.stamps import stamp_to_ns
+from handperception.ros.tf import TransformPublisher
 from handperception.runtime.device import resolve_device
 from handperception.viz.overlay import draw_hands
 from handperception_msgs.msg import HandArray
@@ -92,7 +94,20 @@ class HandPoseNode(ImageNode):
         self.declare(
             "publish_debug_image", False, "publish the frame with skeletons on ~/debug_image"
         )
+        self.declare(
+            "publish_tf",
+            True,
+            "each tracked hand's wrist as tf frame <tf_prefix>hand_<id>_wrist, child of the "
+            "image's frame",
+        )
+        self.declare(
+            "tf_prefix",
+            "",
+            "prefix of the hands' tf frames (e.g. left_cam/), to keep several cameras apart",
+            Allowed(pattern=r"([^/\s]\S*)?"),
+        )
         self.pipeline = None
+        self._tf: TransformPublisher | None = None
 
     def configure(self) -> None:
         p = self.params
@@ -112,6 +127,7 @@ class HandPoseNode(ImageNode):
         self._hands_pub = self.create_lifecycle_publisher(HandArray, p.hands_topic, results_qos())
         self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", results_qos())
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", results_qos(2))
+        self._tf = TransformPublisher(self) if p.publish_tf else None
         source = (
             "MediaPipe Hands"
             if p.backend == "mediapipe"
@@ -124,27 +140,27 @@ class HandPoseNode(ImageNode):
 
     def cleanup(self) -> None:
         self.pipeline = None
+        self._tf = None  # its publisher goes with the configured ones
 
-    def on_frame(self, image: Image, camera_info: CameraInfo | None) -> None:
-        rgb = image_to_rgb8(image)
-        camera = PinholeCamera.from_camera_info(camera_info)
-        if (camera.width, camera.height) != (rgb.shape[1], rgb.shape[0]):
-            raise InputRejected(
-                "camera_info_mismatch",
-                f"CameraInfo is {camera.width}x{camera.height} but the image is "
-                f"{rgb.shape[1]}x{rgb.shape[0]}",
-            )
-        result = self.pipeline.process(rgb, camera, stamp_to_ns(image.header.stamp) * 1e-9)
+    def on_frame(self, frame: CameraFrame) -> None:
+        header = frame.header
+        result = self.pipeline.process(frame.rgb, frame.camera, stamp_to_ns(header.stamp) * 1e-9)
         for reason in result.drops:
             self.stats.drop(reason)
-        self._hands_pub.publish(hands_to_msg(result.hands, image.header))
-        # Markers and debug images cost per-frame Python work: build them only for a listener.
+        self._hands_pub.publish(hands_to_msg(result.hands, header))
+        # Markers, transforms and debug images cost per-frame Python work: only for a listener.
         if self.params.publish_markers and self._markers_pub.get_subscription_count():
-            self._markers_pub.publish(hand_markers(result.hands, image.header))
+            self._markers_pub.publish(hand_markers(result.hands, header))
         if self.params.publish_debug_image and self._debug_pub.get_subscription_count():
-            canvas = rgb.copy()
+            canvas = frame.rgb.copy()
             draw_hands(canvas, result.hands)
-            self._debug_pub.publish(numpy_to_image(canvas, "rgb8", image.header))
+            self._debug_pub.publish(numpy_to_image(canvas, "rgb8", header))
+        if self._tf is not None and result.hands and self._tf.subscription_count():
+            try:
+                transforms = hand_transforms(result.hands, header, self.params.tf_prefix)
+            except ValueError as error:  # tf2 would refuse the image's frame_id (empty, "/...")
+                raise InputRejected("bad_frame_id", f"no tf for these hands: {error}") from error
+            self._tf.send(transforms)
 
 
 def main(argv=None) -> int:
