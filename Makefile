@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BUILD := build
-FRAMES ?= 90
 # TORCH=cpu: the pinned CPU build. TORCH=cuda: the same torch version built for CUDA $(CUDA)
 # from PyTorch's own wheel index (a robot with an NVIDIA GPU; needs that index reachable).
 TORCH ?= cpu
@@ -51,8 +50,18 @@ $(VENV)/.ready: $(VENV)/.msgs $(VENV)/.tf2_msgs setup.py
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# make demo VIDEO=clip.mp4 | BAG=<rosbag2 dir> [BAG_TOPIC=/camera/image_raw] | CAMERA=/dev/video0
+# (or a webcam index): the demo graph on that input instead of the synthetic camera (90
+# frames), a file or bag to its end, a camera until Ctrl-C or 120 s. FRAMES=N stops after N
+# frames; DEMO_OUT names the output folder.
+DEMO_CAMERA = $(if $(filter /dev/%,$(CAMERA)),$(CAMERA),webcam:$(CAMERA))
+DEMO_SOURCE = $(or $(VIDEO:%=video:%),$(BAG:%=bag:%),$(if $(CAMERA),$(DEMO_CAMERA)))
+DEMO_SETS = $(if $(DEMO_SOURCE),--set camera_source.source=$(DEMO_SOURCE)) \
+	$(if $(BAG_TOPIC),--set camera_source.bag_image_topic=$(BAG_TOPIC))
+demo: FRAMES ?= $(if $(DEMO_SOURCE),0,90)
+demo: DEMO_OUT ?= out/demo
 demo: setup
-	$(VENV)/bin/handperception run --config config/demo.yaml --frames $(FRAMES) --out out/demo
+	$(VENV)/bin/handperception run --config config/demo.yaml --frames $(FRAMES) --out $(DEMO_OUT) $(DEMO_SETS)
 
 test: setup
 	$(PY) -m pytest -q test

@@ -1,4 +1,5 @@
 """Model-only times (no ROS, no cropping): the floor under each node's end-to-end latency."""
+
 from __future__ import annotations
 
 import numpy as np

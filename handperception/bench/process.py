@@ -1,4 +1,5 @@
 """CPU use and resident memory of this process over a measured span (no psutil needed)."""
+
 from __future__ import annotations
 
 import os

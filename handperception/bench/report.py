@@ -1,4 +1,5 @@
 """Benchmark results: the machine they were measured on, a JSON file and a latency plot."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,11 @@ def machine_description(device: str) -> dict:
 
     cpu = platform.processor() or ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     description = {
@@ -68,15 +73,24 @@ def write_report(results: dict, out_dir: str | Path) -> tuple[Path, Path]:
     if rows:
         labels = [row[0] for row in rows]
         positions = np.arange(len(rows))
-        for offset, (column, name, colour) in enumerate(((1, "p50", "#4c72b0"), (2, "p95", "#dd8452"), (3, "p99", "#c44e52"))):
-            axis.barh(positions + (offset - 1) * 0.27, [row[column] for row in rows], height=0.27, label=name, color=colour)
+        for offset, (column, name, colour) in enumerate(
+            ((1, "p50", "#4c72b0"), (2, "p95", "#dd8452"), (3, "p99", "#c44e52"))
+        ):
+            axis.barh(
+                positions + (offset - 1) * 0.27,
+                [row[column] for row in rows],
+                height=0.27,
+                label=name,
+                color=colour,
+            )
         axis.set_yticks(positions, labels, fontsize=8)
         axis.invert_yaxis()
         axis.set_xscale("log")
         axis.legend()
     machine = results.get("machine", {})
     axis.set_xlabel("milliseconds (log scale)")
-    axis.set_title(f"handperception latencies on {machine.get('cores', '?')} cores, {machine.get('device', '?')}", fontsize=10)
+    cores, device = machine.get("cores", "?"), machine.get("device", "?")
+    axis.set_title(f"handperception latencies on {cores} cores, {device}", fontsize=10)
     figure.tight_layout()
     plot_path = out / "latency.png"
     figure.savefig(plot_path, dpi=110)

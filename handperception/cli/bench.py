@@ -1,6 +1,7 @@
 """Benchmark every node and model: end-to-end latency (p50/p95/p99) from the source image's
-stamp to the published result at a 30 Hz 640x480 input, rates, drops, CPU and memory; model-only
-times; intra- vs inter-process image transport; synthesis throughput.
+stamp to the published result at a 30 Hz 640x480 input, rates, drops, CPU and memory; the same
+node fed by a replayed 30 Hz bag; what tf and compressed input add; model-only times; intra- vs
+inter-process image transport; synthesis throughput.
 
 Writes bench/results.json and bench/latency.png. Takes minutes; not a test.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import traceback
+
+from handperception.cli.arguments import CommandLineError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,25 +34,34 @@ def _suites(args):
         benchmark_object_sdf,
         benchmark_renderer,
     )
-    from handperception.ros.bench_graph import bench_graph, bench_image_transport, bench_node
+    from handperception.ros.bench_graph import (
+        bench_bag_replay,
+        bench_compressed_input,
+        bench_demo_graph,
+        bench_image_transport,
+        bench_node,
+        bench_tf,
+    )
     from handperception.ros.graph_config import package_config_dir
 
     frames = 60 if args.quick else args.frames
     repeats = 10 if args.quick else 100
     device = args.resolved_device
     hand_pose_overrides = {"hand_pose": {"device": device}}
+    hand_pose = package_config_dir() / "hand_pose.yaml"
     return {
-        "hand_pose_node": lambda: bench_node(
-            package_config_dir() / "hand_pose.yaml", frames, overrides=hand_pose_overrides
+        "hand_pose_node": lambda: bench_node(hand_pose, frames, overrides=hand_pose_overrides),
+        "hand_pose_bag_replay": lambda: bench_bag_replay(hand_pose, frames, hand_pose_overrides),
+        "hand_pose_tf": lambda: bench_tf(hand_pose, frames, hand_pose_overrides),
+        "hand_pose_compressed_input": lambda: bench_compressed_input(
+            hand_pose, frames, hand_pose_overrides
         ),
         "hand_pose_node_mediapipe": lambda: bench_node(
-            package_config_dir() / "hand_pose.yaml",
-            frames,
-            overrides={"hand_pose": {"backend": "mediapipe"}},
+            hand_pose, frames, overrides={"hand_pose": {"backend": "mediapipe"}}
         ),
         "models": lambda: bench_models(device, repeats),
         "transport": lambda: bench_image_transport(frames),
-        "demo_graph": lambda: bench_graph(
+        "demo_graph": lambda: bench_demo_graph(
             package_config_dir() / "demo.yaml", frames, hand_pose_overrides
         ),
         "synth_renderer": lambda: benchmark_renderer(repeats),
@@ -73,6 +85,23 @@ def peer_comparison(benchmarks: dict) -> dict:
     }
 
 
+def replay_comparison(benchmarks: dict) -> dict:
+    """The hand pose node fed by the live synthetic camera and by a 30 Hz bag of its frames
+    replayed as recorded: p50/p95 (ms) from each frame's CameraInfo to its hands, side by side
+    (a replay keeps its recorded stamps, so this delay and not ``now - stamp`` compares)."""
+    delays = {
+        source: benchmarks.get(suite, {}).get("delays", {}).get("camera_info_to_hands")
+        for source, suite in (("live", "hand_pose_node"), ("bag_replay", "hand_pose_bag_replay"))
+    }
+    if not all(delays.values()):
+        return {}
+    side_by_side = {
+        source: {key: delay[key] for key in ("p50_ms", "p95_ms")}
+        for source, delay in delays.items()
+    }
+    return {"replay_beside_live": side_by_side}
+
+
 def run(args: argparse.Namespace) -> int:
     from handperception.bench.report import machine_description, write_report
     from handperception.runtime.device import resolve_device
@@ -82,18 +111,19 @@ def run(args: argparse.Namespace) -> int:
     suites = _suites(args)
     unknown = set(args.only or []) - set(suites)
     if unknown:
-        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; known: {sorted(suites)}")
+        raise CommandLineError(f"unknown suite(s) {sorted(unknown)}; known: {sorted(suites)}")
     results = {"machine": machine_description(device), "benchmarks": {}, "errors": {}}
-    for name, suite in suites.items():
-        if args.only and name not in args.only:
-            continue
-        print(f"== {name}", flush=True)
+    chosen = [name for name in suites if not args.only or name in args.only]
+    for number, name in enumerate(chosen, 1):
+        suite = suites[name]
+        print(f"== {name} ({number}/{len(chosen)})", flush=True)
         try:
             results["benchmarks"][name] = suite()
         except Exception:
             results["errors"][name] = traceback.format_exc()
             print(results["errors"][name], flush=True)
-    results["comparisons"] = peer_comparison(results["benchmarks"])
+    benchmarks = results["benchmarks"]
+    results["comparisons"] = {**peer_comparison(benchmarks), **replay_comparison(benchmarks)}
     json_path, plot_path = write_report(results, args.out)
     print(f"wrote {json_path} and {plot_path}")
     return 1 if results["errors"] else 0

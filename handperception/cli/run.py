@@ -1,21 +1,29 @@
 """Run the nodes of a config file in one process, print per-topic rates and latencies.
 
 Example: handperception run --config config/demo.yaml --frames 90 --out out/demo
+
+Exit status: 0 when the graph ran; 2 for a mistake in what was typed or named (a missing or
+unreadable config, an unknown node or parameter, a camera source that cannot open), in one
+line; 1 when another node fails to start, with the error it logged.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 from pathlib import Path
+
+import yaml
 
 from handperception.cli.arguments import CommandLineError
 from handperception.ros.graph_config import graph_nodes, parse_overrides
 
-# node -> (its output file parameter, the file's name under --out)
+# node -> (its output parameter, the file or folder it names under --out)
 OUTPUT_FILES = {
     "annotator": ("video_path", "annotated.mp4"),
-    "bag_recorder": ("path", "recording.mcap"),
+    "bag_recorder": ("path", "recording"),  # a rosbag2 bag: a directory
 }
 
 
@@ -30,13 +38,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop the camera source after N frames (0: its own setting)",
     )
     parser.add_argument(
-        "--out", default="", help="folder for the annotated video, the bag and summary.json"
+        "--out",
+        default="",
+        help="folder for the annotated video, the bag (replacing one a run left there) and "
+        "summary.json",
     )
     parser.add_argument(
         "--max-seconds",
         type=float,
-        default=120.0,
-        help="stop after this wall time whatever happens",
+        default=None,
+        help="stop after this wall time whatever happens (default: 120 s for a live camera, "
+        "synthetic or webcam; no limit for one that ends: a file, folder or bag played once, "
+        "or --frames)",
+    )
+    parser.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="process every frame (batch annotation of a file, folder or bag): the camera waits "
+        "for the graph to finish each frame before the next, instead of keeping its rate while "
+        "a slower node skips to the newest frame",
     )
     parser.add_argument(
         "--executor-threads",
@@ -71,21 +91,35 @@ def format_table(result) -> str:
     return "\n".join(rows)
 
 
+def _read_graph(config: str) -> list[str]:
+    """The config's node names; whatever is wrong with the file, as one CommandLineError line."""
+    try:
+        return graph_nodes(config)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise CommandLineError(
+            f"{config}: YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: "
+            f"{error.problem}"
+        ) from None
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise CommandLineError(" ".join(str(error).split())) from None
+
+
 def run(args: argparse.Namespace) -> int:
     # rclpy and the nodes load only when this command runs (see cli.main)
-    from handperception.ros.runner import SourceNotConfigured, run_graph
+    from handperception.ros.runner import SOURCE, GraphConfigError, NodeNotStarted, run_graph
 
     if args.executor_threads < 1:
-        raise SystemExit("--executor-threads must be >= 1")
-    names = graph_nodes(args.config)
+        raise CommandLineError("--executor-threads must be >= 1")
+    names = _read_graph(args.config)
     try:
         overrides = parse_overrides(args.set)
     except ValueError as error:
-        raise SystemExit(str(error)) from None
+        raise CommandLineError(str(error)) from None
     if args.frames:
-        overrides.setdefault("camera_source", {})["max_frames"] = args.frames
+        overrides.setdefault(SOURCE, {})["max_frames"] = args.frames
     out = Path(args.out) if args.out else None
-    outputs = _direct_outputs_into(out, names, overrides) if out is not None else []
+    outputs = _direct_outputs_into(out, names, overrides) if out is not None else {}
     try:
         result = run_graph(
             args.config,
@@ -93,32 +127,64 @@ def run(args: argparse.Namespace) -> int:
             max_wall_s=args.max_seconds,
             num_threads=args.executor_threads,
             namespace=args.namespace,
+            every_frame=args.every_frame,
+            progress=True,
+            on_ready=lambda nodes: _replace_old_bag(out, outputs, nodes.get(SOURCE)),
         )
-    except SourceNotConfigured as error:
+    except GraphConfigError as error:
         raise CommandLineError(str(error)) from None
+    except NodeNotStarted as error:
+        if error.node == SOURCE:  # a source that cannot open: a mistake in what was named
+            raise CommandLineError(str(error)) from None
+        print(f"handperception run: error: {error}", file=sys.stderr)
+        return 1
     print(format_table(result))
-    print(f"\n{result.frames_published} frames in {result.wall_s:.1f} s")
+    ended = "" if result.finished else " (stopped before the camera ended)"
+    print(f"\n{result.frames_published} frames in {result.wall_s:.1f} s{ended}")
     if out is not None:
         summary = {
             "config": str(args.config),
             "namespace": args.namespace,
+            "every_frame": args.every_frame,
             "frames": result.frames_published,
+            "finished": result.finished,
             "wall_s": round(result.wall_s, 2),
             "topics": result.topics,
             "nodes": result.nodes,
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        print(f"wrote {out}/summary.json" + "".join(f", {path}" for path in outputs))
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
+        print(f"wrote {out}/summary.json" + "".join(f", {path}" for path in outputs.values()))
     return 0
 
 
-def _direct_outputs_into(out: Path, names: list[str], overrides: dict[str, dict]) -> list[Path]:
+def _direct_outputs_into(
+    out: Path, names: list[str], overrides: dict[str, dict]
+) -> dict[str, Path]:
     """Point the graph's file-writing nodes into ``out``, unless ``--set`` chose their paths;
-    the files they will write."""
+    {node: the path it will write}."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths = {}
     for node, (parameter, filename) in OUTPUT_FILES.items():
         if node in names:
-            path = overrides.setdefault(node, {}).setdefault(parameter, str(out / filename))
-            paths.append(Path(path))
+            default = str(out / filename)
+            paths[node] = Path(overrides.setdefault(node, {}).setdefault(parameter, default))
     return paths
+
+
+def _replace_old_bag(out: Path | None, outputs: dict[str, Path], source) -> None:
+    """Remove the bag an earlier run left where this command records (under ``--out``, never
+    a path ``--set`` names), as its video and summary are replaced: the recorder itself never
+    writes into an existing bag, as ``ros2 bag record`` refuses to. Unless the camera replays
+    that very bag. Called once the config has proved valid."""
+    bag = outputs.get("bag_recorder")
+    if out is None or bag != out / OUTPUT_FILES["bag_recorder"][1]:
+        return
+    if not (bag / "metadata.yaml").is_file():
+        return
+    replayed = source.get_parameter("source").value.removeprefix("bag:") if source else ""
+    if replayed and Path(replayed).resolve() == bag.resolve():
+        raise CommandLineError(
+            f"the camera replays {bag}, where this run would record: choose another --out or "
+            "--set bag_recorder.path=..."
+        )
+    shutil.rmtree(bag)

@@ -34,7 +34,7 @@ class HandPoseConfig:
     smoothing, min_cutoff (Hz), beta: one-euro filter on the joints (beta in 1/m for 3D)."""
 
     crop_size: int = 96
-    detection_threshold: float = 0.25
+    detection_threshold: float = 0.3
     max_hands: int = 2
     tracking_confidence: float = 0.35
     detection_interval: int = 10
@@ -81,7 +81,12 @@ class HandPosePipeline:
         result = FrameResult(detector_ran=plan.needs_detection)
         if crops:
             result.hands, result.drops = self._estimate(rgb, model, crops, time_s)
-        self.smoother.keep_only(track.track_id for track in self.tracker.end_frame())
+        live = {track.track_id for track in self.tracker.end_frame()}
+        self.smoother.keep_only(live)
+        # Two detections of one hand converge on it; the tracker merges them (the older id
+        # survives), and the copy is not published: one hand is one message entry.
+        result.drops += ["duplicate"] * sum(hand.track_id not in live for hand in result.hands)
+        result.hands = [hand for hand in result.hands if hand.track_id in live]
         return result
 
     def _estimate(

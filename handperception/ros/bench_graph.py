@@ -1,5 +1,6 @@
 """Benchmarks of running graphs: end-to-end latency and sustained rate of every topic, frames
-dropped, CPU and memory; and the DDS transport cost of images inside one process vs between two.
+dropped, CPU and memory; the DDS transport cost of images inside one process vs between two; a
+recorded bag replayed beside the live camera; and what tf and compressed images add.
 
 Here and not in ``bench``: these suites start ROS graphs, and only ``ros`` (and the ``cli`` above
 it) imports rclpy. ``handperception bench`` runs them beside the model and synthesis suites.
@@ -16,14 +17,27 @@ from pathlib import Path
 
 import yaml
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.serialization import serialize_message
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import Header
+from tqdm import tqdm
 
 from handperception.bench.process import ProcessUsage
+from handperception.msgconv.camera_info import camera_info_msg
+from handperception.msgconv.images import numpy_to_image, rgb8_to_compressed
+from handperception.ros.bag import BagWriter
 from handperception.ros.environment import configure_environment
 from handperception.ros.executors import ros_context
+from handperception.ros.node_base import Allowed, HandperceptionNode, one_of
+from handperception.ros.qos import image_qos, results_qos
 from handperception.ros.runner import run_graph
 from handperception.ros.topic_monitor import TopicMonitor
+from handperception.sources import open_source
 
 IMAGE_TOPIC = "/camera/image_raw"
+CAMERA_INFO_TOPIC = "/camera/camera_info"
+FRAME_ID = "camera_optical_frame"
 CAMERA_ONLY = {
     "camera_source": {
         "ros__parameters": {
@@ -35,24 +49,40 @@ CAMERA_ONLY = {
 }
 
 
+# How long after its camera's CameraInfo (sent with each image, with its stamp) a frame's hands
+# arrive: the graph's time for a frame whatever the stamp says, so a replayed bag, which keeps its
+# recorded stamps, compares with a live camera.
+CAMERA_TO_HANDS = {"camera_info_to_hands": ("/camera_info", "/hands")}
+_DISTINCT_FRAMES = 60  # a PreencodedCamera's loop, as long as the synthetic camera's
+
+
 def bench_graph(
     config: str | Path,
     frames: int,
     overrides: dict | None = None,
     unmonitored: frozenset[str] = frozenset(),
+    delays: dict[str, tuple[str, str]] | None = None,
+    node_classes: dict[str, type] | None = None,
 ) -> dict:
     """Run ``config`` for ``frames`` camera frames at the configured rate (30 Hz by default);
-    ``unmonitored`` topics are left out of the statistics (see ``run_graph``)."""
+    ``unmonitored``, ``delays`` and ``node_classes`` as ``run_graph`` takes them."""
     overrides = {node: dict(values) for node, values in (overrides or {}).items()}
     overrides.setdefault("camera_source", {})["max_frames"] = frames
     usage = ProcessUsage().start()
     result = run_graph(
-        config, overrides, max_wall_s=max(60.0, frames / 5.0), unmonitored=unmonitored
+        config,
+        overrides,
+        max_wall_s=max(60.0, frames / 5.0),
+        unmonitored=unmonitored,
+        progress=True,
+        delays=delays,
+        node_classes=node_classes,
     )
     return {
         "config": str(config),
         "frames_published": result.frames_published,
         "topics": result.topics,
+        "delays": result.delays,
         "nodes": result.nodes,
         "frames_dropped": {
             topic: max(result.frames_published - stats["count"], 0)
@@ -60,6 +90,14 @@ def bench_graph(
         },
         "process": usage.stop(),
     }
+
+
+def bench_demo_graph(config: str | Path, frames: int, overrides: dict | None = None) -> dict:
+    """The demo graph, its recorder writing into a temporary folder: the recorder never writes
+    over a bag (an earlier run's would fail it), and a benchmark leaves none behind."""
+    with tempfile.TemporaryDirectory() as directory:
+        bag = {"path": str(Path(directory) / "recording")}
+        return bench_graph(config, frames, _with(overrides, bag_recorder=bag))
 
 
 def _write_yaml(data: dict, directory: str) -> Path:
@@ -131,9 +169,13 @@ def bench_node(
     height: int = 480,
     scene: str = "synthetic:hands",
     overrides: dict | None = None,
+    beside: dict | None = None,
+    camera: type | None = None,
 ) -> dict:
-    """One node's config fed by the synthetic camera at 30 Hz, publishing the node's relative
-    ``image`` and ``camera_info``: its outputs' end-to-end latency.
+    """One node's config fed by a camera in its process at 30 Hz (``scene``: any
+    camera_source ``source``), publishing the node's relative ``image`` and ``camera_info``:
+    its outputs' end-to-end latency, and CAMERA_TO_HANDS. ``beside`` adds config entries of
+    other nodes (a recorder); ``camera`` replaces camera_source's class (PreencodedCamera).
 
     The camera runs in the node's process and its images are not monitored: a camera process of
     our own is Python too and took a core's share that a robot's C++ driver does not (measured,
@@ -150,10 +192,188 @@ def bench_node(
             "camera_info_topic": "camera_info",
         }
     }
+    data.update(beside or {})
     with tempfile.TemporaryDirectory() as directory:
         return bench_graph(
             _write_yaml(data, directory),
             frames,
             overrides,
-            unmonitored=frozenset({"/image", "/camera_info"}),
+            unmonitored=frozenset({"/image", "/image/compressed"}),
+            delays=CAMERA_TO_HANDS,
+            node_classes={"camera_source": camera} if camera is not None else None,
         )
+
+
+def write_camera_bag(
+    path: str | Path,
+    frames: int,
+    width: int = 640,
+    height: int = 480,
+    scene: str = "synthetic:hands",
+    fps: float = 30.0,
+) -> None:
+    """A rosbag2 bag of ``frames`` rgb8 images of ``scene`` with their CameraInfo, on
+    IMAGE_TOPIC and CAMERA_INFO_TOPIC, stamped and logged ``fps`` apart: a camera driver as
+    ``ros2 bag record`` keeps it, written directly (no graph to run in real time)."""
+    source = open_source(scene, width, height)
+    writer = BagWriter(path)
+    try:
+        writer.add_topic(IMAGE_TOPIC, "sensor_msgs/msg/Image")
+        writer.add_topic(CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo")
+        start_ns = time.time_ns()
+        for index in tqdm(range(frames), desc="writing the bag", unit="frame", disable=None):
+            stamp_ns = start_ns + round(index * 1e9 / fps)
+            header = Header(stamp=Time(nanoseconds=stamp_ns).to_msg(), frame_id=FRAME_ID)
+            image = numpy_to_image(source.read(), "rgb8", header)
+            writer.write(IMAGE_TOPIC, serialize_message(image), stamp_ns)
+            info = camera_info_msg(source.camera, header)
+            writer.write(CAMERA_INFO_TOPIC, serialize_message(info), stamp_ns)
+    finally:
+        writer.close()
+        source.close()
+
+
+def bench_bag_replay(node_config: str | Path, frames: int, overrides: dict | None = None) -> dict:
+    """The node fed by a 30 Hz bag of the synthetic camera's frames (``write_camera_bag``),
+    replayed by camera_source at rate 1.0 (as recorded): to set beside ``bench_node``'s live
+    camera. Each frame keeps its recorded stamp, so ``now - stamp`` is the recording's age and
+    is left out: CAMERA_TO_HANDS measures the graph."""
+    with tempfile.TemporaryDirectory() as directory:
+        bag = Path(directory) / "camera"
+        write_camera_bag(bag, frames)
+        result = bench_node(node_config, frames, scene=f"bag:{bag}", overrides=overrides)
+
+    def graph_only(stats: dict) -> dict:
+        return {key: value for key, value in stats.items() if not key.startswith("latency_")}
+
+    return {
+        **result,
+        "topics": {topic: graph_only(stats) for topic, stats in result["topics"].items()},
+        "nodes": {node: graph_only(stats) for node, stats in result["nodes"].items()},
+    }
+
+
+def bench_tf(node_config: str | Path, frames: int, overrides: dict | None = None) -> dict:
+    """hand_pose with ``publish_tf`` off, then on, a recorder of /tf beside it both times (the
+    node sends tf only while /tf has a subscriber): what each hand's wrist frame on /tf adds."""
+    runs = {}
+    for publish_tf in (False, True):
+        with tempfile.TemporaryDirectory() as directory:
+            recorder = {"topics": ["/tf"], "path": str(Path(directory) / "tf")}
+            runs[f"publish_tf_{'on' if publish_tf else 'off'}"] = bench_node(
+                node_config,
+                frames,
+                overrides=_with(overrides, hand_pose={"publish_tf": publish_tf}),
+                beside={"bag_recorder": {"ros__parameters": recorder}},
+            )
+    return {**runs, **_added(runs["publish_tf_off"], runs["publish_tf_on"])}
+
+
+def bench_compressed_input(
+    node_config: str | Path, frames: int, overrides: dict | None = None
+) -> dict:
+    """hand_pose fed the same frames raw, then as JPEG (``image_transport: compressed``), by a
+    PreencodedCamera: what decoding compressed images adds to the node."""
+    runs = {
+        transport: bench_node(
+            node_config,
+            frames,
+            overrides=_with(
+                overrides,
+                hand_pose={"image_transport": transport},
+                camera_source={"transport": transport},
+            ),
+            camera=PreencodedCamera,
+        )
+        for transport in ("raw", "compressed")
+    }
+    return {**runs, **_added(runs["raw"], runs["compressed"])}
+
+
+def _with(overrides: dict | None, **nodes: dict) -> dict:
+    """``overrides`` with more parameters for some nodes."""
+    merged = {node: dict(values) for node, values in (overrides or {}).items()}
+    for node, values in nodes.items():
+        merged.setdefault(node, {}).update(values)
+    return merged
+
+
+def _added(base: dict, variant: dict) -> dict:
+    """What ``variant`` adds to ``base``'s CAMERA_TO_HANDS delay, p50 and p95 (ms)."""
+    (name,) = CAMERA_TO_HANDS
+    before, after = base["delays"][name], variant["delays"][name]
+    return {
+        f"added_{q}": None if None in (before[q], after[q]) else round(after[q] - before[q], 2)
+        for q in ("p50_ms", "p95_ms")
+    }
+
+
+class PreencodedCamera(HandperceptionNode):
+    """A camera of frames rendered and encoded before it starts: published raw
+    (sensor_msgs/Image on ``image_topic``) or compressed (JPEG CompressedImage on
+    ``<image_topic>/compressed``, image_transport's name) with their CameraInfo at ``fps``.
+
+    Why not camera_source: it publishes raw images only, and converts each frame as it goes. With
+    the encoding done beforehand (a robot's driver encodes in its own process) each transport
+    costs this process only what its subscriber pays. It stands in for camera_source
+    (``bench_node``'s ``camera``), so it answers the runner as that node does: ``published``,
+    ``finished``, ``image_subscribers``.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__("camera_source", **kwargs)
+        self.declare("source", "synthetic:hands", "the scene rendered (a camera_source source)")
+        self.declare("transport", "raw", "raw or compressed (JPEG)", one_of("raw", "compressed"))
+        self.declare("fps", 30.0, "publishing rate, Hz", Allowed(0.0, 240.0, open_low=True))
+        self.declare("width", 640, "frame width, pixels", Allowed(16, 8192))
+        self.declare("height", 480, "frame height, pixels", Allowed(16, 8192))
+        self.declare("image_topic", "image", "output image topic (compressed: <it>/compressed)")
+        self.declare("camera_info_topic", "camera_info", "output CameraInfo topic")
+        self.declare("max_frames", 300, "frames to publish", Allowed(1, 1_000_000_000))
+        self.published = 0
+        self._timer = None
+
+    def configure(self) -> None:
+        p = self.params
+        source = open_source(p.source, p.width, p.height)
+        try:
+            frames = [source.read() for _ in range(min(p.max_frames, _DISTINCT_FRAMES))]
+            self._camera = source.camera
+        finally:
+            source.close()
+        compressed = p.transport == "compressed"
+        encode = rgb8_to_compressed if compressed else lambda rgb: numpy_to_image(rgb, "rgb8")
+        self._images = [encode(rgb) for rgb in frames]
+        self._image_pub = self.create_lifecycle_publisher(
+            type(self._images[0]),
+            f"{p.image_topic}/compressed" if compressed else p.image_topic,
+            image_qos("reliable"),
+        )
+        self._info_pub = self.create_lifecycle_publisher(
+            CameraInfo, p.camera_info_topic, results_qos()
+        )
+
+    def image_subscribers(self) -> int:
+        return self._image_pub.get_subscription_count()
+
+    def activate(self) -> None:
+        self._timer = self.create_timer(
+            1.0 / self.params.fps, lambda: self.guarded(self._publish_next)
+        )
+
+    def deactivate(self) -> None:
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+
+    def _publish_next(self) -> None:
+        if self.published >= self.params.max_frames:
+            self.finished = True
+            return self.deactivate()
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=FRAME_ID)
+        image = self._images[self.published % len(self._images)]
+        image.header = header
+        self._image_pub.publish(image)
+        self._info_pub.publish(camera_info_msg(self._camera, header))
+        self.published += 1
+        self.stats.record()

@@ -3,31 +3,60 @@
 Why: ``launch``/``ros2 launch`` are not available without a full ROS install, and even with one,
 nodes in one process share a machine's cores better. The config is the parameters file the
 launch files in ``launch/`` start the same graph from (see ``graph_config``).
+
+The runner is also the graph's lifecycle manager: it configures and activates every node itself
+(a node's ``autostart`` serves a node started alone), the camera last. So a node that cannot
+start ends the run at once, with the error it logged, instead of leaving a graph that idles
+without it until the time limit.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from tqdm import tqdm
 
 from handperception.ros.environment import configure_environment
 from handperception.ros.executors import BackgroundExecutor, ros_context
 from handperception.ros.graph_config import graph_nodes, node_class
+from handperception.ros.node_base import ImageNode
 from handperception.ros.topic_monitor import TopicMonitor
 
 SOURCE = "camera_source"  # the node whose end ends the run
+# Without a time limit a live camera (synthetic, webcam) never ends; a file, a folder, a bag
+# played once or a camera with max_frames ends by itself.
+LIVE_SOURCE_WALL_S = 120.0
+# every_frame: how long the camera waits for a frame to be processed before it moves on (a node
+# that failed on that frame never counts it).
+FRAME_TIMEOUT_S = 10.0
+_ERROR_WAIT_S = 2.0  # for a failed node's error to arrive on /rosout
 
 
-class SourceNotConfigured(RuntimeError):
-    """The camera source refused to configure (a parameter out of range, a missing file): the
-    run cannot start; the source's own log line says why."""
+class GraphConfigError(ValueError):
+    """The config, or the parameters given over it, cannot start a graph: rcl cannot read it as
+    a parameters file, or a parameter is given for a node it does not run or a node does not
+    have. Raised before any node starts, in one line."""
+
+
+class NodeNotStarted(RuntimeError):
+    """A node failed to configure or activate: ``node`` names it, ``reason`` is the error it
+    logged (the first line, or a traceback's last: the exception and its message)."""
+
+    def __init__(self, node: str, step: str, reason: str):
+        super().__init__(f"{node} did not {step}: {reason}")
+        self.node, self.reason = node, reason
 
 
 @dataclass
@@ -36,17 +65,23 @@ class RunResult:
     nodes: dict[str, dict[str, Any]]
     frames_published: int
     wall_s: float
+    finished: bool  # the camera ended by itself (not the time limit or Ctrl-C)
+    delays: dict[str, dict[str, Any]]  # see run_graph's ``delays``
 
 
 def run_graph(
     config_path: str | Path,
     overrides: dict[str, dict[str, Any]] | None = None,
-    max_wall_s: float = 60.0,
+    max_wall_s: float | None = None,
     drain_s: float = 1.0,
     num_threads: int = 1,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
     unmonitored: frozenset[str] = frozenset(),
     namespace: str = "",
+    every_frame: bool = False,
+    progress: bool = False,
+    delays: dict[str, tuple[str, str]] | None = None,
+    node_classes: dict[str, type] | None = None,
 ) -> RunResult:
     """Run the graph until its camera source finishes (or ``max_wall_s``), then shut down.
 
@@ -56,46 +91,126 @@ def run_graph(
 
     ``overrides`` maps node name -> {parameter: value}, applied over the config file (an
     integer for a double parameter is taken as that double, see ``HandperceptionNode.declare``).
+    ``max_wall_s`` None: LIVE_SOURCE_WALL_S for a live camera, no limit for one that ends.
     ``namespace`` puts every node of the graph under it; their relative topics follow.
-    ``on_ready(nodes)`` is called once every node exists (tests use it to attach probes).
+    ``on_ready(nodes)`` is called once every node exists, before any starts (tests attach probes;
+    the run command replaces its old outputs only once the config has proved valid).
     ``unmonitored`` topics are left out of the topic statistics (subscribing to a camera's images
     costs the process under test their deserialisation).
+    ``every_frame``: the camera publishes a frame only once every image node has processed the
+    one before (see ``_play_every_frame``), for batch annotation of a file, folder or bag; without
+    it the camera keeps its rate and a node slower than it takes the newest frame.
+    ``progress``: a bar of frames published and processed, on a terminal only.
+    ``delays`` maps a name to (topic, later topic): percentiles of how long after the first each
+    stamp reached the second (``TopicMonitor.delay_ms``), in ``RunResult.delays``.
+    ``node_classes`` replaces the class of named nodes (a benchmark's own camera).
+
+    Raises GraphConfigError before any node starts, NodeNotStarted when one fails to start.
     """
     names = graph_nodes(config_path)
+    overrides = overrides or {}
+    strangers = sorted(set(overrides) - set(names))
+    if strangers:
+        raise GraphConfigError(
+            f"parameters given for {strangers}, which {config_path} does not run "
+            f"(its nodes: {', '.join(names)})"
+        )
     configure_environment()
-    ros_args = ["handperception", "--ros-args", "--params-file", str(config_path)]
-    with ros_context(ros_args) as context, BackgroundExecutor(context, num_threads) as graph:
+    with ExitStack() as stack:
+        context = _enter_context(stack, config_path)
+        graph = stack.enter_context(BackgroundExecutor(context, num_threads))
+        pacer = SingleThreadedExecutor(context=context) if every_frame else None
+        if pacer is not None:
+            stack.callback(pacer.shutdown)  # before the graph closes and destroys the camera
         started = time.monotonic()
-        nodes = {
-            name: graph.add(_create_node(name, context, overrides or {}, namespace))
-            for name in names
-        }
+        nodes = {}
+        for name in names:
+            kind = (node_classes or {}).get(name) or node_class(name)
+            nodes[name] = _create_node(
+                kind, name, context, overrides.get(name, {}), namespace, every_frame
+            )
+            if pacer is not None and name == SOURCE:
+                pacer.add_node(nodes[name])
+                graph.nodes.append(nodes[name])  # destroyed with the graph's nodes
+            else:
+                graph.add(nodes[name])
         monitor = TopicMonitor(context, unmonitored)
         graph.add(monitor.node)
         if on_ready is not None:
             on_ready(nodes)
         graph.start()
+        _start_nodes(nodes, monitor)
         source = nodes.get(SOURCE)
-        if source is not None:
-            _start_source_when_graph_listens(source, [n for n in nodes.values() if n is not source])
-        _wait_for_source_to_finish(source, started + max_wall_s, drain_s)
+        if max_wall_s is None:
+            max_wall_s = math.inf if source is not None and _ends(source) else LIVE_SOURCE_WALL_S
+        consumers = [node for node in nodes.values() if isinstance(node, ImageNode)]
+        with _Progress(source, consumers, progress) as bar:
+            _play(source, consumers, pacer, started + max_wall_s, drain_s, bar)
         return RunResult(
             topics=monitor.summary(),
-            nodes={name: node.stats.snapshot().as_dict() for name, node in nodes.items()},
+            nodes={name: _strict(node.stats.snapshot().as_dict()) for name, node in nodes.items()},
             frames_published=source.published if source is not None else 0,
             wall_s=time.monotonic() - started,
+            finished=source is not None and source.finished,
+            delays={name: monitor.delay_ms(*topics) for name, topics in (delays or {}).items()},
         )
 
 
-def _create_node(name: str, context: Context, overrides: dict[str, dict[str, Any]], namespace: str):
-    parameters = dict(overrides.get(name, {}))
-    if name == SOURCE:
-        parameters["autostart"] = False  # see _start_source_when_graph_listens
-    return node_class(name)(
+def _enter_context(stack: ExitStack, config_path: str | Path) -> Context:
+    """A ROS context with the config as its parameters file; rcl refusing the file is a
+    GraphConfigError in rcl's own words, without its C source locations."""
+    args = ["handperception", "--ros-args", "--params-file", str(config_path)]
+    try:
+        return stack.enter_context(ros_context(args))
+    except _rclpy.RCLError as error:
+        detail = re.search(r"Error: (.*?)(?:, at \S+:\d+)*$", str(error))
+        raise GraphConfigError(
+            f"{config_path} is not a ROS 2 parameters file rcl can read: "
+            f"{detail.group(1) if detail else error}"
+        ) from None
+
+
+def _create_node(
+    node_type: type,
+    name: str,
+    context: Context,
+    given: dict[str, Any],
+    namespace: str,
+    every_frame: bool,
+):
+    parameters = dict(given)
+    parameters["autostart"] = False  # the runner starts every node, see _start_nodes
+    if every_frame:  # a frame lost to best-effort delivery would be a frame not processed
+        if issubclass(node_type, ImageNode):
+            parameters.setdefault("image_reliability", "reliable")
+        if name == SOURCE:
+            parameters.setdefault("reliability", "reliable")
+    node = node_type(
         context=context,
         namespace=namespace,
         parameter_overrides=[Parameter(key, value=value) for key, value in parameters.items()],
     )
+    unknown = sorted(key for key in given if not node.has_parameter(key))
+    if unknown:
+        node.destroy_node()
+        raise GraphConfigError(f"{name} has no parameter {', '.join(unknown)}")
+    return node
+
+
+def _ends(source) -> bool:
+    """Whether the camera ends by itself: max_frames, or a file, folder or bag not looped."""
+    uri = source.get_parameter("source").value
+    live = uri.partition(":")[0] in ("synthetic", "webcam") or uri.startswith("/dev/video")
+    looped = source.get_parameter("loop").value
+    return source.get_parameter("max_frames").value > 0 or not (live or looped)
+
+
+def _strict(values: dict[str, Any]) -> dict[str, Any]:
+    """A node's statistics as strict JSON: a latency never measured is None, not NaN."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in values.items()
+    }
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, period_s: float = 0.02) -> bool:
@@ -107,15 +222,43 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, period_s: float = 0.0
     return predicate()
 
 
-def _start_source_when_graph_listens(
-    source, others: list, timeout_s: float = 10.0, settle_s: float = 0.5
-) -> None:
+def _transition(node, step: str, monitor: TopicMonitor) -> None:
+    """Configure or activate ``node``; NodeNotStarted with the error it logged if it fails."""
+    logger = node.get_logger().name
+    seen = monitor.error_count(logger)
+    trigger = node.trigger_configure if step == "configure" else node.trigger_activate
+    if trigger() == TransitionCallbackReturn.SUCCESS:
+        return
+    error = monitor.error_since(logger, seen, _ERROR_WAIT_S)
+    if error is None:
+        reason = "its log above says why"
+    elif "Traceback (most recent call last)" in error:
+        reason = error.strip().splitlines()[-1]
+    else:
+        reason = error.splitlines()[0]
+    raise NodeNotStarted(node.get_name(), step, reason)
+
+
+def _start_nodes(nodes: dict[str, Any], monitor: TopicMonitor) -> None:
+    """The camera configures first (a source that cannot open fails before any model loads),
+    then every other node configures and activates in file order, then the camera activates
+    once the graph listens."""
+    source = nodes.get(SOURCE)
+    if source is not None:
+        _transition(source, "configure", monitor)
+    for node in nodes.values():
+        if node is not source:
+            _transition(node, "configure", monitor)
+            _transition(node, "activate", monitor)
+    if source is not None:
+        _wait_until_the_graph_listens(source)
+        _transition(source, "activate", monitor)
+
+
+def _wait_until_the_graph_listens(source, timeout_s: float = 10.0, settle_s: float = 0.5) -> None:
     """A camera driver starts publishing at once; in a composed graph that loses the first
-    frames to DDS discovery. So: every other node active, the source's publishers created,
-    their subscriber count steady for ``settle_s``, then the source goes."""
-    _wait(lambda: all(node.is_active for node in others), timeout_s)
-    if source.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-        raise SourceNotConfigured(f"{SOURCE} did not configure; its log above says why")
+    frames to DDS discovery. So the camera starts once its image subscriber count has been
+    steady for ``settle_s``."""
     history = []
 
     def settled():
@@ -125,19 +268,81 @@ def _start_source_when_graph_listens(
         return count > 0 and now - history[0][0] >= settle_s and len(set(recent)) == 1
 
     _wait(settled, timeout_s)
-    source.trigger_activate()
 
 
-def _wait_for_source_to_finish(source, deadline: float, drain_s: float) -> None:
-    """Until the source has published its last frame, then ``drain_s`` more for that frame to
-    travel the graph; or until ``deadline`` (monotonic), or Ctrl-C, which still reports."""
-    try:
-        finished = _wait(
-            lambda: source is not None and source.finished,
-            deadline - time.monotonic(),
-            period_s=0.05,
+class _Progress:
+    """Frames the camera published and the slowest image node processed, as a tqdm bar; only
+    on a terminal (tqdm's ``disable=None``), never in a captured log."""
+
+    def __init__(self, source, consumers: list, enabled: bool):
+        self._source, self._consumers = source, consumers
+        total = source.get_parameter("max_frames").value if source is not None else 0
+        self._bar = tqdm(
+            total=total or None,
+            desc="frames published",
+            unit="frame",
+            disable=None if enabled and source is not None else True,
+            dynamic_ncols=True,
         )
-        if finished:
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.update()
+        self._bar.close()
+
+    def update(self) -> None:
+        if self._bar.disable:
+            return
+        self._bar.update(self._source.published - self._bar.n)
+        if self._consumers:
+            self._bar.set_postfix(processed=min(_processed(self._consumers)), refresh=False)
+
+
+def _processed(consumers: list) -> list[int]:
+    return [node.stats.snapshot().count for node in consumers]
+
+
+def _until(predicate: Callable[[], bool], deadline: float, bar: _Progress) -> bool:
+    """Poll ``predicate`` until it holds or ``deadline`` (monotonic), updating the bar."""
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        bar.update()
+        time.sleep(0.02)
+    return True
+
+
+def _play(source, consumers, pacer, deadline: float, drain_s: float, bar: _Progress) -> None:
+    """Until the camera has published its last frame, then ``drain_s`` more for that frame to
+    travel the graph; or until ``deadline`` (monotonic), or Ctrl-C, which still reports. A graph
+    without a camera (fed from outside) runs until one of the latter."""
+    try:
+        if pacer is not None and source is not None:
+            _play_every_frame(source, consumers, pacer, deadline, bar)
+        else:
+            _until(lambda: source is not None and source.finished, deadline, bar)
+        if source is not None and source.finished:
             time.sleep(drain_s)
     except KeyboardInterrupt:
         pass
+
+
+def _play_every_frame(source, consumers, pacer, deadline: float, bar: _Progress) -> None:
+    """The camera spins on ``pacer``, an executor of its own that only this loop spins: its
+    timer fires (one frame) when spun after each image node's processed count grew past the
+    frame before, or FRAME_TIMEOUT_S passed. No frame waits behind another, so none is
+    superseded, and the camera runs at the slower of its ``fps`` and the graph."""
+    while not source.finished and time.monotonic() < deadline:
+        published, before = source.published, _processed(consumers)
+        while source.published == published and not source.finished:
+            if time.monotonic() >= deadline:
+                return
+            pacer.spin_once(timeout_sec=0.05)
+        if source.published != published:
+            _until(
+                lambda before=before: all(n > b for n, b in zip(_processed(consumers), before)),
+                min(deadline, time.monotonic() + FRAME_TIMEOUT_S),
+                bar,
+            )

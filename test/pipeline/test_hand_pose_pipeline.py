@@ -105,3 +105,18 @@ def test_declares_the_frame_pipeline_interface_and_refuses_bad_frames():
         pipeline.process(FRAME.astype(np.float32), CAMERA, 0.0)
     with pytest.raises(ValueError, match="camera is 160x120 but the image is 320x240"):
         pipeline.process(FRAME, CAMERA.resize(160, 120), 0.0)
+
+
+class TwiceDetector:
+    """Two detections of the same hand, a few pixels apart (two heatmap peaks on one hand)."""
+
+    def detect(self, frames, score_threshold, max_hands):
+        boxes = ([100.0, 80.0, 180.0, 160.0], [104.0, 82.0, 184.0, 162.0])
+        return [[Detection(np.array(box), 0.9, "right", 0.9) for box in boxes]]
+
+
+def test_two_detections_of_one_hand_publish_one_hand_and_count_a_duplicate():
+    pipeline = HandPosePipeline(ScriptedEstimator(), TwiceDetector(), HandPoseConfig(crop_size=32))
+    result = pipeline.process(FRAME, CAMERA, 0.0)
+    assert [hand.track_id for hand in result.hands] == [0] and result.drops == ["duplicate"]
+    assert [track.track_id for track in pipeline.tracker.tracks] == [0]

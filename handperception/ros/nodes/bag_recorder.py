@@ -1,6 +1,7 @@
-"""bag_recorder: records topics to an MCAP bag, standing in for ``ros2 bag record`` where
-rosbag2 is not installed. Topic types come from the ROS graph, so only names are configured;
-relative names resolve in the recorder's namespace (and remap), as a subscriber's do."""
+"""bag_recorder: records topics to a rosbag2 bag (a directory: metadata.yaml and an MCAP file,
+what ``ros2 bag info/play`` take), standing in for ``ros2 bag record`` where rosbag2 is not
+installed. Topic types come from the ROS graph, so only names are configured; relative names
+resolve in the recorder's namespace (and remap), as a subscriber's do."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class BagRecorderNode(HandperceptionNode):
             ["image_raw", "camera_info"],
             "topics to record, relative to the namespace (types come from the graph)",
         )
-        self.declare("path", "out/recording.mcap", "output MCAP file")
+        self.declare("path", "out/recording", "output bag directory (must not exist, or be empty)")
         self._writer: BagWriter | None = None
         self._topics: list[str] = []
         self._subscriptions_by_topic: dict[str, object] = {}
