@@ -464,6 +464,9 @@ class ImageNode(HandperceptionNode):
         self._pending_changed = threading.Condition()
         self._worker: threading.Thread | None = None
         self._worker_stop = False
+        # Frames the worker finished, published or dropped: what a batch run (--every-frame)
+        # waits on before the camera sends the next one.
+        self.frames_handled = 0
 
     def _resolve_camera_info_topic(self, image_topic: str) -> str:
         """The parameter when set; else a remap of ``camera_info`` when one was given; else
@@ -569,6 +572,7 @@ class ImageNode(HandperceptionNode):
             result = self.guarded(self._handle, image, info)
             if result is not FAILED and result is not False:
                 self.stats.record(self.latency_since(image.header))
+            self.frames_handled += 1
 
     def _handle(self, image: Image | CompressedImage, info: CameraInfo | None) -> Any:
         """Decode the image, find its camera, and hand both to ``on_frame``."""

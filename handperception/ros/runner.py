@@ -38,8 +38,8 @@ SOURCE = "camera_source"  # the node whose end ends the run
 # Without a time limit a live camera (synthetic, webcam) never ends; a file, a folder, a bag
 # played once or a camera with max_frames ends by itself.
 LIVE_SOURCE_WALL_S = 120.0
-# every_frame: how long the camera waits for a frame to be processed before it moves on (a node
-# that failed on that frame never counts it).
+# every_frame: how long the camera waits for every image node to finish a frame before it moves
+# on (a frame lost before a node's worker, e.g. one never paired with its camera_info).
 FRAME_TIMEOUT_S = 10.0
 _ERROR_WAIT_S = 2.0  # for a failed node's error to arrive on /rosout
 
@@ -301,7 +301,8 @@ class _Progress:
 
 
 def _processed(consumers: list) -> list[int]:
-    return [node.stats.snapshot().count for node in consumers]
+    """Frames each image node finished, whether it published a result or dropped the frame."""
+    return [node.frames_handled for node in consumers]
 
 
 def _until(predicate: Callable[[], bool], deadline: float, bar: _Progress) -> bool:

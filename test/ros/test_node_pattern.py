@@ -106,6 +106,7 @@ def test_bad_input_is_dropped_counted_and_the_node_goes_on(graph):
     assert wait_for(lambda: len(outputs) == 1)
     assert outputs[0].header.stamp.sec == 40
     assert node.stats.snapshot().count == 1
+    assert wait_for(lambda: node.frames_handled == 3)  # the bad and the failing frames count too
 
     def drop_reported():
         for array in diagnostics:
