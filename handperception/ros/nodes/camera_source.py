@@ -16,7 +16,7 @@ from handperception.geometry.camera import CameraModel, PinholeCamera
 from handperception.msgconv.camera_info import camera_info_msg
 from handperception.msgconv.images import numpy_to_image
 from handperception.ros.entry import run_single_node
-from handperception.ros.node_base import Allowed, HandperceptionNode, one_of
+from handperception.ros.node_base import Allowed, HandperceptionNode, ParametersRefused, one_of
 from handperception.ros.qos import RELIABILITIES, image_qos, results_qos
 from handperception.sources import open_source
 from handperception.sources.bag import BagSource
@@ -80,18 +80,21 @@ class CameraSourceNode(HandperceptionNode):
 
     def configure(self) -> None:
         p = self.params
-        camera = load_calibration(p.camera_info_url) if p.camera_info_url else None
-        self._source = open_source(
-            p.source,
-            p.width,
-            p.height,
-            p.horizontal_fov,
-            camera,
-            p.loop,
-            p.seed,
-            image_topic=p.bag_image_topic,
-            rate=p.rate,
-        )
+        try:
+            camera = load_calibration(p.camera_info_url) if p.camera_info_url else None
+            self._source = open_source(
+                p.source,
+                p.width,
+                p.height,
+                p.horizontal_fov,
+                camera,
+                p.loop,
+                p.seed,
+                image_topic=p.bag_image_topic,
+                rate=p.rate,
+            )
+        except (ValueError, OSError) as error:  # the source or calibration cannot be read
+            raise ParametersRefused(f"source {p.source!r} cannot be opened: {error}") from error
         if hasattr(self._source, "prepare"):
             self._source.prepare()
         self._image_pub = self.create_lifecycle_publisher(
