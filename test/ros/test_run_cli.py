@@ -61,7 +61,7 @@ MISTAKES = {
     ),
     "a source that cannot open": (
         ["--config", DEMO, "--set", "camera_source.source=video:/nonexistent.mp4"],
-        "camera_source did not configure: ValueError: video file /nonexistent.mp4 does not exist",
+        "cannot be opened: video file /nonexistent.mp4 does not exist",
         False,  # the node logs its failure
     ),
 }
