@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import transforms3d
+from result_factories import make_hand
 from std_msgs.msg import Header
 
 from handperception.msgconv.results import (
@@ -13,21 +14,6 @@ from handperception.msgconv.results import (
 )
 from handperception.results import GazeEstimate, GraspEstimate, HandEstimate
 from handperception.skeleton.frames import wrist_frame
-
-
-def make_hand(seed: int = 0, handedness: str = "right") -> HandEstimate:
-    rng = np.random.default_rng(seed)
-    joints = rng.normal(0, 0.04, (21, 3)) + [0.0, 0.0, 0.6]
-    return HandEstimate(
-        joints_3d=joints,
-        joints_2d=rng.uniform(0, 640, (21, 2)),
-        joint_confidence=rng.uniform(0, 1, 21),
-        handedness=handedness,
-        handedness_score=0.9,
-        score=0.8,
-        track_id=3,
-        roi=(10, 20, 100, 120),
-    )
 
 
 def test_hand_round_trip_keeps_every_field():

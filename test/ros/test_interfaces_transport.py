@@ -9,9 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 from rclpy.node import Node
+from result_factories import make_hand
 from rosutil import RosHarness, wait_for
 from std_msgs.msg import Header
-from test_results_conversion import make_hand
 
 from handperception.msgconv.results import gazes_to_msg, grasps_to_msg, hands_to_msg
 from handperception.results import GazeEstimate, GraspEstimate
