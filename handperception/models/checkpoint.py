@@ -136,3 +136,19 @@ def load_checkpoint(
     check_state_dict(model, data["state_dict"], str(path))
     model.load_state_dict(data["state_dict"])
     return model.to(map_location).eval(), data["config"]
+
+
+def initialise_from(model: nn.Module, path: str | Path, expected_model: str) -> list[str]:
+    """Copy every tensor of checkpoint ``path`` whose name and shape ``model`` shares (to train a
+    new head on a trained backbone); returns the model's tensors left as built, sorted."""
+    data = read_checkpoint(path)
+    if data["model"] != expected_model:
+        raise CheckpointError(f"{path} holds model {data['model']!r}, expected {expected_model!r}")
+    own = model.state_dict()
+    shared = {
+        name: tensor
+        for name, tensor in data["state_dict"].items()
+        if name in own and own[name].shape == tensor.shape
+    }
+    model.load_state_dict(shared, strict=False)
+    return sorted(set(own) - set(shared))

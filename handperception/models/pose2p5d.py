@@ -21,6 +21,8 @@ from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 
 # tanh(4 sin): a hand turned 15 deg out of edge-on already counts 76 % of a face-on one.
 TURN_SHARPNESS = 4.0
+# What the palm-side layer reads (see HandPoseNet).
+PALM_FEATURES = ("pooled", "joints")
 
 
 @dataclass
@@ -50,12 +52,17 @@ class HandPoseNet(nn.Module):
     depth is its depth map averaged under its own heatmap's softmax, so depth is read where the
     joint is (Iqbal et al. 2018).
 
-    Handedness is factored into what pooled features can see and what the keypoints show: a
-    pooled-feature linear layer tells whether the palm or the back faces the camera (skin tone,
+    Handedness is factored into what the features can see and what the keypoints show: a
+    linear layer tells whether the palm or the back faces the camera (skin tone, creases,
     nails), and the predicted 2D knuckle layout tells which way the hand is turned in the image
     (``image_turn``); a left hand is palm-facing and turned positively or back-facing and turned
-    negatively. Pooled features alone cannot learn left from right, a mirror-image layout
-    (measured: 50 % on synthetic crops after 8000 steps).
+    negatively. Features alone cannot learn left from right, a mirror-image layout (measured:
+    50 % on synthetic crops after 8000 steps).
+
+    ``palm_features`` is what that layer reads: ``pooled``, the feature map's mean, or
+    ``joints``, the features under each joint's heatmap (nails are at the fingertips, creases in
+    the palm). On the mesh renders, with the same backbone, ``joints`` told palm from back on
+    85 % of the crops seen face-on, ``pooled`` on 73 % (docs/checkpoints.md).
     """
 
     def __init__(
@@ -64,8 +71,11 @@ class HandPoseNet(nn.Module):
         output_stride: int = 4,
         num_joints: int = NUM_JOINTS,
         beta: float = 1.0,
+        palm_features: str = "pooled",
     ) -> None:
         super().__init__()
+        if palm_features not in PALM_FEATURES:
+            raise ValueError(f"palm_features must be one of {PALM_FEATURES}, got {palm_features!r}")
         if num_joints <= 0:
             raise ValueError(f"num_joints must be positive, got {num_joints}")
         if not beta > 0:
@@ -77,14 +87,15 @@ class HandPoseNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(width, 2 * num_joints, 1),
         )
-        self.palm_facing = nn.Linear(width, 1)
+        self.palm_facing = nn.Linear(width * (num_joints if palm_features == "joints" else 1), 1)
         self.standardize = Standardize()
-        self.num_joints, self.beta = num_joints, beta
+        self.num_joints, self.beta, self.palm_features = num_joints, beta, palm_features
         self.config = {
             "size": size,
             "output_stride": output_stride,
             "num_joints": num_joints,
             "beta": beta,
+            "palm_features": palm_features,
         }
 
     def forward(self, images: torch.Tensor) -> HandPoseOutput:
@@ -96,7 +107,7 @@ class HandPoseNet(nn.Module):
         heatmaps, depth_maps = self.head(features).split(self.num_joints, dim=1)
         uv_heatmap, probabilities = soft_argmax(heatmaps, self.beta)
         depth = (probabilities * depth_maps).sum((-2, -1))
-        palm_facing = self.palm_facing(features.mean((-2, -1)))[:, 0]
+        palm_facing = self.palm_facing(self._palm_evidence(features, probabilities))[:, 0]
         return HandPoseOutput(
             heatmaps=heatmaps,
             probabilities=probabilities,
@@ -108,6 +119,13 @@ class HandPoseNet(nn.Module):
             handedness_logit=palm_facing
             * torch.tanh(TURN_SHARPNESS * image_turn(uv_heatmap.detach())),
         )
+
+    def _palm_evidence(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        """(B, C) pooled or (B, 21 C) per-joint features; the joints' weights are detached, so
+        the palm-side label never moves a keypoint."""
+        if self.palm_features == "pooled":
+            return features.mean((-2, -1))
+        return torch.einsum("bjhw,bchw->bjc", probabilities.detach(), features).flatten(1)
 
 
 def image_turn(uv: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from handperception.train.data import ArrayDataset
 
 DEFAULTS = {
-    "model": {"size": "tiny", "output_stride": 4},
+    "model": {"size": "tiny", "output_stride": 4, "palm_features": "joints"},
     # The 2D-only set comes from `split` unless `split_2d_only`/`partition_2d_only` name another
     # domain: Spurr et al. take 3D labels from one dataset and 2D labels from the target one.
     # `real` adds crops of real datasets: a list of {dataset, root, split, count, labels: 3d | 2d}.
@@ -34,7 +34,9 @@ DEFAULTS = {
         "real": [],
     },
     # `augment`: false, true (train.augment.Augmentation's ranges) or a dict overriding some of
-    # them.
+    # them. `init_from`: a hand_pose_net checkpoint whose tensors start the model (those of the
+    # same name and shape); `trainable`: null (all) or parameter-name prefixes to train, the
+    # rest frozen (e.g. [palm_facing]: a new handedness head on a trained network).
     "train": {
         "steps": 3000,
         "batch_size": 32,
@@ -43,6 +45,8 @@ DEFAULTS = {
         "loss_weights": {},
         "augment": False,
         "device": "auto",
+        "init_from": None,
+        "trainable": None,
     },
     "out": "out/checkpoints/hand_tiny.pt",
 }
@@ -154,7 +158,7 @@ def _loader(dataset, batch_size: int, seed: int) -> DataLoader:
 def train_hand(config: dict | None = None, progress: bool = True) -> dict:
     """Train, save the checkpoint (and a loss plot beside it); returns {"checkpoint", "history",
     "config", "model", "set_sizes"}."""
-    from handperception.models.checkpoint import save_checkpoint
+    from handperception.models.checkpoint import initialise_from, save_checkpoint
     from handperception.models.pose2p5d import HandPoseNet
     from handperception.runtime.device import resolve_device
     from handperception.train.augment import Augmentation
@@ -169,6 +173,10 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
     labelled, two_d = _training_sets(data, progress)
     loader_2d = _loader(two_d, train["batch_size"], data["seed"] + 1) if two_d is not None else None
     model = HandPoseNet(**config["model"])
+    # The tensors a started-from checkpoint did not provide: a new head, recorded with the run.
+    as_built = (
+        initialise_from(model, train["init_from"], "hand_pose_net") if train["init_from"] else []
+    )
     history = train_pose(
         model,
         _loader(labelled, train["batch_size"], data["seed"]),
@@ -181,6 +189,7 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
         train["loss_weights"],
         augment,
         data["seed"],
+        tuple(train["trainable"]) if train["trainable"] else None,
     )
     sizes = {
         "labelled_3d": len(labelled),
@@ -191,6 +200,7 @@ def train_hand(config: dict | None = None, progress: bool = True) -> dict:
         "data": data,
         "train": train,
         "set_sizes": sizes,
+        "as_built": as_built,
         "final_loss": history[-1]["total"],
     }
     checkpoint = save_checkpoint(config["out"], model, "hand_pose_net", config["model"], meta)

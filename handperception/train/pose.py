@@ -18,6 +18,27 @@ from handperception.models.pose2p5d import HandPoseNet
 from handperception.train.augment import Augmentation
 
 
+def _trainable_parameters(model: nn.Module, prefixes: tuple[str, ...] | None) -> list:
+    """The parameters named by ``prefixes`` (all when None); the others stop needing gradients
+    and frozen batch-norm layers go to eval mode."""
+    if prefixes is None:
+        return list(model.parameters())
+    chosen = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(tuple(prefixes)))
+        if parameter.requires_grad:
+            chosen.append(parameter)
+    if not chosen:
+        names = sorted({name.split(".")[0] for name, _ in model.named_parameters()})
+        raise ValueError(f"trainable {list(prefixes)} names no parameter; the model has {names}")
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not any(
+            p.requires_grad for p in module.parameters()
+        ):
+            module.eval()
+    return chosen
+
+
 def batch_to_inputs(
     batch: dict, has_3d: bool, device: str | torch.device
 ) -> tuple[torch.Tensor, PoseTarget]:
@@ -57,9 +78,14 @@ def train_pose(
     loss_weights: dict[str, float] | None = None,
     augment: Augmentation | None = None,
     seed: int = 0,
+    trainable: tuple[str, ...] | None = None,
 ) -> list[dict[str, float]]:
     """Adam with cosine learning-rate decay on PoseLoss for `steps` steps; returns one dict of
     loss terms per step.
+
+    ``trainable``: names of the parameters to train, by prefix (e.g. ``("palm_facing",)``, a
+    head on a trained backbone); None trains all. Frozen batch-norm layers keep their running
+    statistics, so the frozen part computes exactly what it computed before.
 
     With loader_2d_only, even steps use a fully labelled batch and odd steps a 2D-only one;
     each loader is cycled as often as needed. ``augment`` changes every batch (its draws seeded
@@ -69,10 +95,11 @@ def train_pose(
     if steps <= 0 or not lr > 0:
         raise ValueError(f"steps and lr must be positive, got {steps}, {lr}")
     model = model.to(device).train()
+    parameters = _trainable_parameters(model, trainable)
     criterion: nn.Module = PoseLoss(
         loss_weights, stride=model.backbone.output_stride, use_biomech=use_biomech
     )
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(parameters, lr=lr)
     # Cosine decay to zero: the last steps average out batch noise instead of bouncing on it.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
     sources = [(cycle(loader_3d), True)] + (

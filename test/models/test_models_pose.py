@@ -210,3 +210,61 @@ def test_handedness_is_palm_side_times_image_turn_on_rendered_hands():
         turn = float(image_turn(torch.as_tensor(item["keypoints_2d"][:1], dtype=torch.float32))[0])
         agree += is_left == (palm_facing == (turn > 0))
     assert agree >= 57
+
+
+def test_the_joint_palm_head_reads_the_features_under_each_joint():
+    """With palm_features=joints the palm-side logit is a linear map of the features weighted by
+    each joint's heatmap probabilities: recompute it by hand from the net's own parts."""
+    torch.manual_seed(0)
+    net = HandPoseNet("tiny", palm_features="joints").eval()
+    images = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        output = net(images)
+        features = net.backbone(net.standardize(images))
+        under_joints = torch.stack(
+            [
+                torch.stack(
+                    [(output.probabilities[b, j] * features[b]).sum((-2, -1)) for j in range(21)]
+                )
+                for b in range(2)
+            ]
+        )
+        expected = net.palm_facing(under_joints.flatten(1))[:, 0]
+    torch.testing.assert_close(output.palm_facing_logit, expected, rtol=1e-4, atol=1e-5)
+    assert net.palm_facing.in_features == 21 * features.shape[1]
+    with pytest.raises(ValueError, match="palm_features"):
+        HandPoseNet("tiny", palm_features="mean")
+
+
+def test_a_new_head_trains_on_a_frozen_network_started_from_a_checkpoint(tmp_path):
+    """initialise_from copies every tensor of matching name and shape and names the rest;
+    training only `palm_facing` leaves every other tensor (batch-norm statistics included) as
+    it was, and lowers the handedness loss."""
+    from handperception.models.checkpoint import initialise_from
+
+    torch.manual_seed(0)
+    pooled = HandPoseNet("tiny")
+    path = save_checkpoint(tmp_path / "pooled.pt", pooled, "hand_pose_net", pooled.config)
+    net = HandPoseNet("tiny", palm_features="joints")
+    assert initialise_from(net, path, "hand_pose_net") == ["palm_facing.weight"]
+    before = {name: tensor.clone() for name, tensor in net.state_dict().items()}
+    torch.testing.assert_close(
+        before["backbone.stem.0.0.weight"], pooled.state_dict()["backbone.stem.0.0.weight"]
+    )
+    crops = _crops(8, 3)
+    history = train_pose(
+        net,
+        DataLoader(crops, batch_size=8),
+        steps=12,
+        lr=3e-2,
+        progress=False,
+        trainable=("palm_facing",),
+    )
+    after = net.state_dict()
+    changed = sorted(name for name in after if not torch.equal(after[name], before[name]))
+    assert changed == ["palm_facing.bias", "palm_facing.weight"]
+    assert history[-1]["handedness"] < history[0]["handedness"]
+    with pytest.raises(ValueError, match="names no parameter"):
+        train_pose(net, DataLoader(crops, batch_size=8), steps=1, progress=False, trainable=("x",))
+    with pytest.raises(CheckpointError, match="expected 'hand_detector'"):
+        initialise_from(net, path, "hand_detector")
