@@ -16,6 +16,7 @@ NODES = {
     "annotator": "handperception.ros.nodes.annotator:main",
     "bag_recorder": "handperception.ros.nodes.bag_recorder:main",
     "hand_pose": "handperception.ros.nodes.hand_pose:main",
+    "gaze": "handperception.ros.nodes.gaze:main",
 }
 
 setup(

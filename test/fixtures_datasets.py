@@ -1,4 +1,5 @@
-"""Writers of tiny datasets in the exact native layouts of FreiHAND, HO-3D, InterHand2.6M, MPIIGaze.
+"""Writers of tiny datasets in the native layouts of FreiHAND, HO-3D, InterHand2.6M, MPIIGaze and
+MPIIFaceGaze.
 
 Why: the real datasets cannot be downloaded here, so each loader is tested on a few samples
 written with the same file names, formats (JSON, pickle, MATLAB v5, JPEG/PNG) and conventions
@@ -194,3 +195,55 @@ def write_mpiigaze_list(root: Path, person: str, lines: list[str]) -> None:
     path = root / "Evaluation Subset" / "sample list for eye image" / f"{person}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+# MPIIFaceGaze (normalised) ----------------------------------------------------------------
+
+MPIIFACEGAZE_SIZE = 64  # the release's faces are 448x448; the layout does not depend on it
+# Six landmarks (x, y): the image-left eye's corners, the image-right eye's, the mouth corners.
+MPIIFACEGAZE_LANDMARKS = [
+    [14.0, 24.0],
+    [26.0, 24.0],
+    [38.0, 24.0],
+    [50.0, 24.0],
+    [22, 50],
+    [42, 50],
+]
+
+
+def mpiifacegaze_label(count: int) -> np.ndarray:
+    """(count, 16): gaze pitch, yaw = (0.1 i, -0.2 + 0.05 i), head (0.05, -0.1), landmarks."""
+    label = np.zeros((count, 16))
+    i = np.arange(count)
+    label[:, 0], label[:, 1] = 0.1 * i, -0.2 + 0.05 * i
+    label[:, 2], label[:, 3] = 0.05, -0.1
+    label[:, 4:16] = np.ravel(MPIIFACEGAZE_LANDMARKS)
+    return label
+
+
+def mpiifacegaze_faces(count: int) -> np.ndarray:
+    """(count, 3, H, W) uint8 BGR faces as h5py reads the release: channel B = 10 i, G = 100,
+    R = 200, and a dark band on the image-left eye's row (rows 22..26, columns 10..30)."""
+    faces = np.zeros((count, 3, MPIIFACEGAZE_SIZE, MPIIFACEGAZE_SIZE), np.uint8)
+    for i in range(count):
+        faces[i, 0], faces[i, 1], faces[i, 2] = 10 * i, 100, 200
+        faces[i, :, 22:27, 10:31] = 0
+    return faces
+
+
+def write_mpiifacegaze_person(root: Path, person: str, count: int, v73: bool = False) -> None:
+    """``<person>.mat`` holding struct ``Data`` with ``data`` and ``label``: MATLAB v5 in MATLAB's
+    axis order (W, H, 3, N) and (16, N), the reverse of the h5py view (N, 3, H, W), (N, 16); or,
+    with ``v73``, as the release is stored: HDF5 after MATLAB's 512-byte user block, read by
+    h5py in that view."""
+    root.mkdir(parents=True, exist_ok=True)
+    if v73:
+        import h5py
+
+        with h5py.File(root / f"{person}.mat", "w", userblock_size=512) as handle:
+            handle.create_dataset("Data/data", data=mpiifacegaze_faces(count))
+            handle.create_dataset("Data/label", data=mpiifacegaze_label(count))
+        return
+    data = mpiifacegaze_faces(count).transpose(3, 2, 1, 0)
+    label = mpiifacegaze_label(count).T
+    scipy.io.savemat(str(root / f"{person}.mat"), {"Data": {"data": data, "label": label}})

@@ -1,7 +1,8 @@
 """Benchmark every node and model: end-to-end latency (p50/p95/p99) from the source image's
 stamp to the published result at a 30 Hz 640x480 input, rates, drops, CPU and memory; the same
-node fed by a replayed 30 Hz bag; what tf and compressed input add; model-only times; intra- vs
-inter-process image transport; synthesis throughput.
+node fed by a replayed 30 Hz bag; what tf and compressed input add; the gaze pipeline's time per
+face beside its geometric peer; model-only times; intra- vs inter-process image transport;
+synthesis throughput.
 
 Writes bench/results.json and bench/latency.png. Takes minutes; not a test.
 """
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _suites(args):
     """name -> zero-argument callable returning that suite's results."""
+    from handperception.bench.gaze import bench_gaze_pipeline
     from handperception.bench.models import bench_models
     from handperception.bench.synth import (
         benchmark_grasps,
@@ -49,6 +51,9 @@ def _suites(args):
     device = args.resolved_device
     hand_pose_overrides = {"hand_pose": {"device": device}}
     hand_pose = package_config_dir() / "hand_pose.yaml"
+    gaze = package_config_dir() / "gaze.yaml"
+    # One face in view, max_faces 1: the per-face cost (bench/gaze.py says why).
+    gaze_overrides = {"gaze": {"device": device, "max_faces": 1}}
     return {
         "hand_pose_node": lambda: bench_node(hand_pose, frames, overrides=hand_pose_overrides),
         "hand_pose_bag_replay": lambda: bench_bag_replay(hand_pose, frames, hand_pose_overrides),
@@ -58,6 +63,18 @@ def _suites(args):
         ),
         "hand_pose_node_mediapipe": lambda: bench_node(
             hand_pose, frames, overrides={"hand_pose": {"backend": "mediapipe"}}
+        ),
+        "gaze_pipeline": lambda: bench_gaze_pipeline(device, 30 if args.quick else 150),
+        "gaze_node": lambda: bench_node(
+            gaze, frames, scene="synthetic:face", overrides=gaze_overrides
+        ),
+        "gaze_node_geometric": lambda: bench_node(
+            gaze,
+            frames,
+            scene="synthetic:face",
+            overrides={
+                "gaze": {**gaze_overrides["gaze"], "backend": "geometric", "detector": "mediapipe"}
+            },
         ),
         "models": lambda: bench_models(device, repeats),
         "transport": lambda: bench_image_transport(frames),
@@ -83,6 +100,15 @@ def peer_comparison(benchmarks: dict) -> dict:
         ),
         "mediapipe_over_native_rate": round(peer["rate_hz"] / native["rate_hz"], 3),
     }
+
+
+def gaze_comparison(benchmarks: dict) -> dict:
+    """The geometric peer vs the network backend on the same frames: p50 time per face."""
+    pipeline = benchmarks.get("gaze_pipeline", {})
+    network, peer = pipeline.get("network", {}), pipeline.get("geometric", {})
+    if not network.get("p50_ms") or not peer.get("p50_ms"):
+        return {}
+    return {"gaze_geometric_over_network_p50": round(peer["p50_ms"] / network["p50_ms"], 3)}
 
 
 def replay_comparison(benchmarks: dict) -> dict:
@@ -123,7 +149,11 @@ def run(args: argparse.Namespace) -> int:
             results["errors"][name] = traceback.format_exc()
             print(results["errors"][name], flush=True)
     benchmarks = results["benchmarks"]
-    results["comparisons"] = {**peer_comparison(benchmarks), **replay_comparison(benchmarks)}
+    results["comparisons"] = {
+        **peer_comparison(benchmarks),
+        **replay_comparison(benchmarks),
+        **gaze_comparison(benchmarks),
+    }
     json_path, plot_path = write_report(results, args.out)
     print(f"wrote {json_path} and {plot_path}")
     return 1 if results["errors"] else 0

@@ -5,7 +5,12 @@ Examples:
   handperception evaluate --model checkpoints/hand_tiny.pt --split all --out out/eval
   handperception evaluate --model checkpoints/hand_tiny.pt --dataset freihand
       --root ~/data/FreiHAND --out out/eval_fh
-Writes evaluation.json, evaluation.md and evaluation.png (error per split, PCK curves).
+  handperception evaluate gaze --model checkpoints/gaze_tiny.pt --split all --out out/eval_gaze
+  handperception evaluate gaze --model checkpoints/gaze_tiny.pt --dataset mpiigaze
+      --root ~/data/MPIIGaze --persons p00,p01 --out out/eval_mpiigaze
+Writes evaluation.json, evaluation.md and (hands) evaluation.png (error per split, PCK curves).
+Gaze: mean/median/p90 angular error in degrees on the synthetic interpolation set and the
+head-pose and gaze-range extrapolation sets (eval.gaze), or on MPIIGaze / MPIIFaceGaze.
 """
 
 from __future__ import annotations
@@ -14,13 +19,25 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, existing_file, positive_int
 
+TASKS = ("hand", "gaze")
+GAZE_DATASETS = ("mpiigaze", "mpiifacegaze")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, type=existing_file, help="HandPoseNet checkpoint")
+    parser.add_argument(
+        "task", nargs="?", default="hand", choices=TASKS, help="what the checkpoint estimates"
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        type=existing_file,
+        help="HandPoseNet (hand) or DeepPictorialGaze (gaze) checkpoint",
+    )
     parser.add_argument(
         "--split",
         default="all",
-        help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>'",
+        help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>' (hand); "
+        "'all', 'interpolation', 'head_pose_extrapolation' or 'gaze_range_extrapolation' (gaze)",
     )
     parser.add_argument(
         "--n",
@@ -29,7 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test samples per split (synthetic) or at most (real)",
     )
     parser.add_argument(
-        "--dataset", default=None, help="real dataset instead: freihand | ho3d | interhand"
+        "--dataset",
+        default=None,
+        help="real dataset instead: freihand | ho3d | interhand (hand), mpiigaze | mpiifacegaze "
+        "(gaze)",
     )
     parser.add_argument("--root", default=None, help="the real dataset's root folder")
     parser.add_argument(
@@ -41,12 +61,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="crop side (0: the size the checkpoint was trained at)",
     )
+    parser.add_argument(
+        "--persons", default=None, help="gaze datasets: participants, e.g. p00,p01 (default all)"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="out/eval")
     parser.add_argument("--seed", type=int, default=1)
 
 
+def _run_gaze(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from handperception.eval.gaze import (
+        SYNTHETIC_SETS,
+        evaluate_mpiifacegaze,
+        evaluate_mpiigaze,
+        evaluate_synthetic,
+    )
+    from handperception.eval.report import EvaluationReport
+    from handperception.models.checkpoint import CheckpointError, load_checkpoint
+    from handperception.runtime.device import resolve_device
+
+    if args.split != "all" and args.split not in SYNTHETIC_SETS:
+        raise CommandLineError(f"--split must be 'all' or one of {list(SYNTHETIC_SETS)} for gaze")
+    try:
+        model, _ = load_checkpoint(
+            args.model,
+            expected_model="deep_pictorial_gaze",
+            map_location=resolve_device(args.device),
+        )
+    except CheckpointError as error:
+        raise CommandLineError(f"--model {args.model}: {error}") from error
+    name = Path(args.model).stem
+    if args.dataset:
+        dataset = args.dataset.lower()
+        if dataset not in GAZE_DATASETS:
+            raise CommandLineError(f"--dataset must be one of {list(GAZE_DATASETS)} for gaze")
+        if not args.root:
+            raise CommandLineError("--dataset needs --root, the dataset's folder")
+        persons = tuple(p for p in args.persons.split(",") if p) if args.persons else None
+        evaluate = evaluate_mpiigaze if dataset == "mpiigaze" else evaluate_mpiifacegaze
+        report = EvaluationReport(model=name, metadata={"persons": persons})
+        report.add(evaluate(model, Path(args.root).expanduser(), persons))
+    else:
+        sets = SYNTHETIC_SETS if args.split == "all" else (args.split,)
+        report = evaluate_synthetic(model, name, sets, args.n, args.seed)
+    paths = report.write(args.out)
+    print(report.markdown())
+    print("wrote " + ", ".join(str(path) for path in paths.values()))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.task == "gaze":
+        return _run_gaze(args)
+    return _run_hand(args)
+
+
+def _run_hand(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from handperception.eval.protocol import (

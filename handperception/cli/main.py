@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "run": "compose the configured ROS 2 nodes in one process (the embedded ros2 launch)",
     "synth": "generate synthetic data shards (hands, two-hand scenes, eyes, objects, grasps)",
     "train": "train a model from a YAML config",
-    "evaluate": "evaluate a checkpoint with the HANDS'19 protocol",
+    "evaluate": "evaluate a checkpoint: hands (HANDS'19 protocol) or gaze",
     "bench": "benchmark nodes and models (latency p50/p95, rates)",
     "claims": "reproduce the published methods' claims on the synthetic benchmark",
     "realism": "judge how real the renders look with MediaPipe (detection rate per bucket)",

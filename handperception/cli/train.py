@@ -1,9 +1,10 @@
 """Train a model.
 
   handperception train hand --config config/train/hand_tiny.yaml [--set train.steps=500]
+  handperception train gaze --config config/train/gaze_tiny.yaml [--set train.steps=500]
   handperception train detector --steps 3000 --out checkpoints/detector_tiny.pt
 
-Hand overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
+Hand and gaze overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, positive_int
 
-MODELS = ("hand", "detector")
+MODELS = ("hand", "gaze", "detector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=MODELS, help="which model to train")
-    parser.add_argument("--config", help="training YAML (hand)")
+    parser.add_argument("--config", help="training YAML (hand, gaze)")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override a config value (hand)",
+        help="override a config value (hand, gaze)",
     )
     parser.add_argument(
         "--steps", type=positive_int, default=3000, help="training steps (detector)"
@@ -46,15 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _train_hand(args: argparse.Namespace) -> int:
+def _read_config(args: argparse.Namespace) -> dict:
+    """The --config YAML with the --set overrides applied."""
     from pathlib import Path
 
     import yaml
 
-    from handperception.train.hand import train_hand
-
     if not args.config:
-        raise CommandLineError("train hand needs --config (e.g. config/train/hand_tiny.yaml)")
+        raise CommandLineError(
+            f"train {args.model} needs --config (e.g. config/train/{args.model}_tiny.yaml)"
+        )
     path = Path(args.config)
     if not path.is_file():
         raise CommandLineError(f"config file {path} does not exist")
@@ -68,11 +70,36 @@ def _train_hand(args: argparse.Namespace) -> int:
             config.setdefault(section, {})[name] = yaml.safe_load(value)
         else:
             config[section] = yaml.safe_load(value)
-    result = train_hand(config)
+    return config
+
+
+def _train_hand(args: argparse.Namespace) -> int:
+    from handperception.train.hand import train_hand
+
+    result = train_hand(_read_config(args))
     last = result["history"][-50:]
     print(
         f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
         f"{sum(r['total'] for r in last) / len(last):.4f}"
+    )
+    return 0
+
+
+def _train_gaze(args: argparse.Namespace) -> int:
+    from handperception.train.gaze import train_gaze
+
+    result = train_gaze(_read_config(args))
+    last = result["history"][-50:]
+    scores = result["evaluation"]
+    print(
+        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
+        f"{sum(r['total'] for r in last) / len(last):.4f}"
+        + (
+            f"; synthetic interpolation: mean {scores['mean_deg']:.2f} deg, "
+            f"median {scores['median_deg']:.2f} deg"
+            if scores
+            else ""
+        )
     )
     return 0
 
@@ -108,4 +135,12 @@ def _train_detector(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _train_hand(args) if args.model == "hand" else _train_detector(args)
+    from handperception.models.checkpoint import CheckpointError
+    from handperception.train.config import ConfigError
+
+    trainers = {"hand": _train_hand, "gaze": _train_gaze, "detector": _train_detector}
+    try:
+        return trainers[args.model](args)
+    except (ConfigError, CheckpointError, FileNotFoundError) as error:
+        # A typo in the config or a wrong init checkpoint: one line, before any rendering.
+        raise CommandLineError(str(error)) from error

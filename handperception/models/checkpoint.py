@@ -26,9 +26,14 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
     Imported here, at use, so every loader knows every model without import-order tricks.
     """
     from handperception.models.detector import HandDetector
+    from handperception.models.gaze import DeepPictorialGaze
     from handperception.models.pose2p5d import HandPoseNet
 
-    return {"hand_pose_net": HandPoseNet, "hand_detector": HandDetector}
+    return {
+        "hand_pose_net": HandPoseNet,
+        "hand_detector": HandDetector,
+        "deep_pictorial_gaze": DeepPictorialGaze,
+    }
 
 
 class CheckpointError(ValueError):

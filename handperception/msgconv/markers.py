@@ -1,7 +1,8 @@
-"""rviz markers of hands: bones as a line list and joints as spheres, coloured per finger.
+"""rviz markers of hands (bones as a line list and joints as spheres, coloured per finger) and of
+gazes (an arrow from each eye along the face's gaze).
 
-One MarkerArray per frame starts with DELETEALL, so hands that left the view vanish in rviz
-instead of freezing at their last pose.
+One MarkerArray per frame starts with DELETEALL, so hands and faces that left the view vanish in
+rviz instead of freezing at their last pose.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
-from handperception.results import HandEstimate
+from handperception.results import GazeEstimate, HandEstimate
 from handperception.skeleton import BONES
 from handperception.skeleton.palette import finger_rgb, unit_rgb
+
+GAZE_RGBA = ColorRGBA(r=1.0, g=220 / 255, b=0.0, a=1.0)  # the annotated video's gaze arrows
 
 
 def _rgba(joint: int, alpha: float = 1.0) -> ColorRGBA:
@@ -22,6 +25,11 @@ def _rgba(joint: int, alpha: float = 1.0) -> ColorRGBA:
 
 def _point(xyz) -> Point:
     return Point(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
+
+
+def _set_lifetime(marker: Marker, lifetime_s: float) -> None:
+    marker.lifetime.sec = int(lifetime_s)
+    marker.lifetime.nanosec = int((lifetime_s % 1) * 1e9)
 
 
 def hand_markers(
@@ -56,7 +64,35 @@ def hand_markers(
             _rgba(j, 0.5 + 0.5 * float(c)) for j, c in enumerate(hand.joint_confidence)
         ]
         for marker in (bones, joints):
-            marker.lifetime.sec = int(lifetime_s)
-            marker.lifetime.nanosec = int((lifetime_s % 1) * 1e9)
+            _set_lifetime(marker, lifetime_s)
         markers += [bones, joints]
+    return MarkerArray(markers=markers)
+
+
+def gaze_markers(
+    gazes: list[GazeEstimate],
+    header,
+    namespace: str = "gaze",
+    lifetime_s: float = 0.5,
+    length_m: float = 0.15,
+) -> MarkerArray:
+    """DELETEALL, then per face two ARROW markers (ids 2 * track_id for the right eye, + 1 for
+    the left), each from an eye centre ``length_m`` metres along the face's gaze direction,
+    in ``header``'s frame. Arrow scale: shaft 5 mm, head 10 mm wide and 20 mm long."""
+    markers = [Marker(header=header, action=Marker.DELETEALL, ns=namespace)]
+    for gaze in gazes:
+        for offset, eye in enumerate((gaze.right_eye_center, gaze.left_eye_center)):
+            arrow = Marker(
+                header=header,
+                ns=namespace,
+                id=2 * gaze.track_id + offset,
+                type=Marker.ARROW,
+                action=Marker.ADD,
+            )
+            arrow.pose.orientation.w = 1.0
+            arrow.points = [_point(eye), _point(eye + length_m * gaze.direction)]
+            arrow.scale.x, arrow.scale.y, arrow.scale.z = 0.005, 0.01, 0.02
+            arrow.color = GAZE_RGBA
+            _set_lifetime(arrow, lifetime_s)
+            markers.append(arrow)
     return MarkerArray(markers=markers)

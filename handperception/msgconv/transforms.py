@@ -1,9 +1,13 @@
-"""Hands as tf frames: wrist poses -> geometry_msgs/TransformStamped (no rclpy).
+"""Hands and gazes as tf frames: wrist poses and gaze origins -> geometry_msgs/TransformStamped
+(no rclpy).
 
 Why tf as well as Hand.wrist_pose: tf is how the rest of a robot (rviz, a grasp planner, a
 manipulator's controller) asks "where is the hand in my frame?" at a stamp, without knowing
 handperception's messages. Each tracked hand is one child frame of the image's frame, named from
-its track id, with the orientation of Hand.wrist_pose (skeleton.frames.wrist_frame).
+its track id, with the orientation of Hand.wrist_pose (skeleton.frames.wrist_frame). Each face's
+gaze is one child frame at its origin (between the eyes) with REP-103 body axes: x along the gaze,
+y towards the person's left (their right-to-left eye axis, made perpendicular to x), z up out of
+the top of their head, so a robot aims along the frame's x like any other "forward".
 
 tf2 drops a bad transform only in the listener, with a log line far from its cause, so a
 transform that tf2 would reject (non-finite, not a rotation, an empty, absolute or self-parented
@@ -16,7 +20,7 @@ import numpy as np
 import transforms3d
 from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
 
-from handperception.results import HandEstimate
+from handperception.results import GazeEstimate, HandEstimate
 from handperception.skeleton.frames import wrist_frame
 from handperception.validation import float_array
 
@@ -33,7 +37,7 @@ def hand_frame_id(prefix: str, track_id: int) -> str:
     return f"{prefix}hand_{int(track_id)}_wrist"
 
 
-def wrist_transform(header, child_frame_id: str, position, rotation) -> TransformStamped:
+def pose_transform(header, child_frame_id: str, position, rotation) -> TransformStamped:
     """The transform from ``header.frame_id`` to ``child_frame_id`` at ``header.stamp``:
     ``position`` (3,) metres and ``rotation`` (3, 3) whose columns are the child's axes, both in
     the parent frame. The quaternion is in ROS order (x, y, z, w), w >= 0."""
@@ -66,8 +70,42 @@ def hand_transforms(hands: list[HandEstimate], header, prefix: str = "") -> list
         except ValueError:
             continue
         transforms.append(
-            wrist_transform(header, hand_frame_id(prefix, hand.track_id), origin, rotation)
+            pose_transform(header, hand_frame_id(prefix, hand.track_id), origin, rotation)
         )
+    return transforms
+
+
+def gaze_frame_id(prefix: str, track_id: int) -> str:
+    """The tf frame of a tracked face's gaze, e.g. ``gaze_3``; ``prefix`` as in hand_frame_id."""
+    if track_id < 0:
+        raise ValueError(f"track_id must be non-negative, got {track_id}")
+    return f"{prefix}gaze_{int(track_id)}"
+
+
+def gaze_rotation(gaze: GazeEstimate) -> np.ndarray | None:
+    """(3, 3) whose columns are the gaze frame's axes in the camera frame (see module docstring);
+    None when the eye axis is (nearly) parallel to the gaze or the eyes coincide, where the
+    frame's roll is undefined."""
+    forward = gaze.direction
+    across = gaze.left_eye_center - gaze.right_eye_center
+    left = across - (across @ forward) * forward
+    norm = np.linalg.norm(left)
+    if norm < 1e-3 * max(np.linalg.norm(across), 1e-9) or norm < 1e-6:
+        return None
+    left = left / norm
+    return np.stack([forward, left, np.cross(forward, left)], axis=1)
+
+
+def gaze_transforms(gazes: list[GazeEstimate], header, prefix: str = "") -> list[TransformStamped]:
+    """One transform per face, child of the image's frame (``header``), named by gaze_frame_id,
+    at the gaze origin with gaze_rotation's axes; a face whose frame is undefined gets none."""
+    transforms = []
+    for gaze in gazes:
+        rotation = gaze_rotation(gaze)
+        if rotation is not None:
+            transforms.append(
+                pose_transform(header, gaze_frame_id(prefix, gaze.track_id), gaze.origin, rotation)
+            )
     return transforms
 
 

@@ -6,6 +6,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from handperception.models.checkpoint import load_checkpoint, read_checkpoint
+from handperception.pipeline.faces import (
+    MEDIAPIPE_INSTALL,
+    YUNET_MODEL,
+    FaceDetector,
+    MediaPipeFaceMesh,
+    OpenCVYuNet,
+    mediapipe_available,
+)
+from handperception.pipeline.gaze import GazeConfig, GazePipeline
+from handperception.pipeline.gaze_estimators import IrisGeometryGaze, NetworkEyeGaze
 from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
 from handperception.pipeline.interface import FramePipeline
 from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
@@ -69,3 +79,55 @@ def load_hand_pose_pipeline(
         else CropPoseEstimator(pose_model, device, bone_length_m)
     )
     return HandPosePipeline(estimator, detector, config)
+
+
+GAZE_BACKENDS = ("network", "geometric")
+FACE_DETECTORS = ("auto", "mediapipe", "opencv")
+
+
+def load_gaze_pipeline(
+    checkpoint: str,
+    config: GazeConfig,
+    device: str,
+    backend: str = "network",
+    detector: str = "auto",
+) -> GazePipeline:
+    """The gaze pipeline, ready before any frame is taken; ValueError naming the fix otherwise.
+
+    backend "network" runs Deep Pictorial Gaze from ``checkpoint``; "geometric" the iris-geometry
+    peer (no checkpoint; needs MediaPipe's iris landmarks). detector "auto" is MediaPipe's face
+    mesh where mediapipe imports, else OpenCV's YuNet.
+    """
+    if backend not in GAZE_BACKENDS:
+        raise ValueError(f"gaze backend must be one of {GAZE_BACKENDS}, got '{backend}'")
+    if detector not in FACE_DETECTORS:
+        raise ValueError(f"face detector must be one of {FACE_DETECTORS}, got '{detector}'")
+    if detector == "auto":
+        detector = "mediapipe" if mediapipe_available() else "opencv"
+    if backend == "geometric" and detector != "mediapipe":
+        raise ValueError(
+            "the geometric gaze backend needs MediaPipe's iris landmarks; install it with "
+            f"`{MEDIAPIPE_INSTALL}` or use backend 'network'"
+        )
+    faces = _face_detector(detector, config)
+    if backend == "geometric":
+        estimator = IrisGeometryGaze()
+    else:
+        try:
+            path = _require(
+                checkpoint,
+                "gaze",
+                "train one with `handperception train gaze --config config/train/gaze_tiny.yaml`",
+            )
+        except FileNotFoundError as error:
+            raise ValueError(str(error)) from error
+        model, _ = load_checkpoint(path, expected_model="deep_pictorial_gaze", map_location=device)
+        estimator = NetworkEyeGaze(model, device)
+    return GazePipeline(faces, estimator, config)
+
+
+def _face_detector(name: str, config: GazeConfig) -> FaceDetector:
+    if name == "mediapipe":
+        return MediaPipeFaceMesh(config.max_faces, config.min_face_confidence)
+    weights = resolve_package_path(YUNET_MODEL)
+    return OpenCVYuNet(weights, config.max_faces, config.min_face_confidence)

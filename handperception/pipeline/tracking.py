@@ -1,9 +1,11 @@
-"""Per-hand tracks across frames, between the hand detector and the pose network.
+"""Tracks across frames: per-hand tracks for the hand pipeline, box identities for faces.
 
 Why: the detector is the slow step; a hand whose keypoints were confident last frame can be
 cropped from them (``geometry.crops.box_from_keypoints``), so the tracker decides per frame which
 hands to crop that way and when the detector must run, and keeps each hand's id and handedness
-evidence across frames.
+evidence across frames. Faces are found anew every frame (MediaPipe's face mesh tracks them
+itself) and only need ids that stay put (``BoxIdentities``); both match boxes by the same greedy
+IoU (``greedy_box_matches``).
 """
 
 from __future__ import annotations
@@ -155,15 +157,7 @@ class HandTracker:
         tracks = list(self._tracks.values())
         boxes = np.array([check_box(d.box_xyxy) for d in detections]).reshape(-1, 4)
         iou = box_iou(boxes, np.array([t.hand_box for t in tracks]).reshape(-1, 4))
-        matched: dict[int, Track] = {}
-        taken: set[int] = set()
-        for flat in np.argsort(-iou, axis=None, kind="stable"):
-            d, t = (int(i) for i in np.unravel_index(flat, iou.shape))
-            if iou[d, t] < self.iou_threshold:
-                break
-            if d not in matched and t not in taken:
-                matched[d] = tracks[t]
-                taken.add(t)
+        matched = {d: tracks[t] for d, t in greedy_box_matches(iou, self.iou_threshold).items()}
         crops: dict[int, CropBox] = {}
         for index, detection in enumerate(detections):
             track = matched.get(index)
@@ -237,6 +231,75 @@ class HandTracker:
         self._frames_since_detection += 1
         self._cropped, self._updated = set(), set()
         return self.tracks
+
+
+def greedy_box_matches(iou: np.ndarray, threshold: float) -> dict[int, int]:
+    """(N, M) IoU of new boxes against known ones -> {new index: known index}.
+
+    Greedy, highest IoU first, each box used once; pairs below ``threshold`` stay unmatched. (An
+    optimal assignment gains nothing here: boxes of one object overlap frame to frame far more
+    than boxes of two.)"""
+    iou = np.asarray(iou, dtype=np.float64)
+    if iou.ndim != 2:
+        raise ValueError(f"iou must be an (N, M) matrix, got shape {iou.shape}")
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
+    for flat in np.argsort(-iou, axis=None, kind="stable"):
+        new, known = (int(i) for i in np.unravel_index(flat, iou.shape))
+        if iou[new, known] < threshold:
+            break
+        if new not in matched and known not in taken:
+            matched[new] = known
+            taken.add(known)
+    return matched
+
+
+class BoxIdentities:
+    """Ids that stay with an object found anew in every frame (a face), by its box.
+
+    ``assign(boxes)`` matches the frame's (N, 4) xyxy boxes to the boxes of the live ids
+    (``greedy_box_matches`` at ``iou_threshold``); a matched id takes the new box, an unmatched
+    box gets a new id, and an id unmatched for more than ``max_missed`` frames in a row ends.
+    """
+
+    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 2) -> None:
+        if not 0.0 < iou_threshold <= 1.0 or max_missed < 0:
+            raise ValueError(
+                f"need 0 < iou_threshold <= 1 and max_missed >= 0, got {iou_threshold}, "
+                f"{max_missed}"
+            )
+        self.iou_threshold, self.max_missed = iou_threshold, max_missed
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every id; numbering restarts at 0."""
+        self._boxes: dict[int, np.ndarray] = {}
+        self._missed: dict[int, int] = {}
+        self._next_id = 0
+
+    @property
+    def live_ids(self) -> list[int]:
+        return list(self._boxes)
+
+    def assign(self, boxes: np.ndarray) -> list[int]:
+        """(N, 4) xyxy boxes of this frame -> their N ids, in order."""
+        boxes = np.array([check_box(box) for box in np.asarray(boxes).reshape(-1, 4)])
+        known = list(self._boxes)
+        iou = box_iou(boxes, np.array([self._boxes[i] for i in known]).reshape(-1, 4))
+        matches = greedy_box_matches(iou, self.iou_threshold)
+        ids = []
+        for index, box in enumerate(boxes):
+            if index in matches:
+                track_id = known[matches[index]]
+            else:
+                track_id, self._next_id = self._next_id, self._next_id + 1
+            self._boxes[track_id], self._missed[track_id] = box, 0
+            ids.append(track_id)
+        for track_id in set(known) - set(ids):
+            self._missed[track_id] += 1
+            if self._missed[track_id] > self.max_missed:
+                del self._boxes[track_id], self._missed[track_id]
+        return ids
 
 
 def _inside(keypoints: np.ndarray, width: int, height: int) -> bool:

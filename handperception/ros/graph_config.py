@@ -25,6 +25,7 @@ NODE_KINDS: dict[str, str] = {
     "annotator": "handperception.ros.nodes.annotator:AnnotatorNode",
     "bag_recorder": "handperception.ros.nodes.bag_recorder:BagRecorderNode",
     "hand_pose": "handperception.ros.nodes.hand_pose:HandPoseNode",
+    "gaze": "handperception.ros.nodes.gaze:GazeNode",
 }
 SHARED_KEY = "/**"
 

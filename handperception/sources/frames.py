@@ -152,10 +152,26 @@ def _synthetic_hands(hands: int) -> Callable[[PinholeCamera, int], FrameSource]:
     return make
 
 
-# Synthetic scenes by name (``synthetic:<name>``); ``synthetic`` alone means ``hands``.
+def _synthetic_faces(faces: int, hands: bool) -> Callable[[PinholeCamera, int], FrameSource]:
+    def make(camera: PinholeCamera, seed: int) -> FrameSource:
+        from handperception.sources.synthetic_faces import (
+            SyntheticFacesSource,
+        )  # the renderer loads on demand
+
+        return SyntheticFacesSource(camera, seed, faces, hands)
+
+    return make
+
+
+# Synthetic scenes by name (``synthetic:<name>``); ``synthetic`` alone means ``hands``. ``face``
+# and ``faces``: one or two people looking around the camera; ``people``: one of them holding
+# up two hands (``sources.synthetic_faces``).
 SYNTHETIC_SCENES: dict[str, Callable[[PinholeCamera, int], FrameSource]] = {
     "hands": _synthetic_hands(1),
     "two_hands": _synthetic_hands(2),
+    "face": _synthetic_faces(1, hands=False),
+    "faces": _synthetic_faces(2, hands=False),
+    "people": _synthetic_faces(1, hands=True),
     "pattern": lambda camera, seed: TestPatternSource(camera),
 }
 

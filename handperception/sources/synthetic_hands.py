@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from handperception.geometry.camera import PinholeCamera
 from handperception.skeleton.kinematics import HandParameters, mean_shape
+from handperception.sources.looped import LoopedScene
 from handperception.synth.backgrounds import random_background
 from handperception.synth.poses import sample_pose_trajectory
 from handperception.synth.render import HandFrame, render_hands, sample_skin
@@ -50,7 +50,7 @@ def _track(
     return HandTrack(is_left, poses, centre + sway, rotations)
 
 
-class SyntheticHandsSource:
+class SyntheticHandsSource(LoopedScene):
     """Frames of ``hands`` (1 or 2) hands moving over a fixed background: a right hand's back, and
     with two hands also a left hand's palm.
 
@@ -61,8 +61,8 @@ class SyntheticHandsSource:
     def __init__(self, camera: PinholeCamera, seed: int = 0, hands: int = 1, loop_frames: int = 60):
         if hands not in (1, 2):
             raise ValueError(f"a synthetic hands scene has 1 or 2 hands, got {hands}")
-        if loop_frames < 2:
-            raise ValueError(f"loop_frames must be >= 2, got {loop_frames}")
+        super().__init__(loop_frames)
+        self.name = "synthetic hands"
         self.camera = camera
         rng = np.random.default_rng([seed, hands])
         sides = [False] if hands == 1 else [True, False]
@@ -81,43 +81,29 @@ class SyntheticHandsSource:
         self._skins = np.stack([sample_skin(rng)] * hands)
         self._background = random_background(rng, camera.height, camera.width)
         self._seed = seed
-        self._cache: dict[int, HandFrame] = {}
-        self._loop_frames = loop_frames
-        self._index = 0
 
-    def frame(self, index: int) -> HandFrame:
+    @property
+    def background(self) -> np.ndarray:
+        """(H, W, 3) float32 sRGB: the fixed background the hands move over."""
+        return self._background
+
+    def render_frame(self, index: int) -> HandFrame:
+        return self.render(index, self._background)
+
+    def render(self, index: int, background: np.ndarray) -> HandFrame:
+        """The hands of frame ``index`` over ``background`` (H, W, 3) sRGB, not cached: a scene
+        that draws more behind the hands (``sources.synthetic_faces``) renders them over it."""
         index %= self._loop_frames
-        if index not in self._cache:
-            tracks = self._tracks
-            pose = np.stack([t.poses[index] for t in tracks])
-            shape = mean_shape(len(tracks))
-            rotation = np.stack([t.rotations[index] for t in tracks])
-            is_left = np.array([t.is_left for t in tracks])
-            at_origin = HandParameters(pose, shape, rotation, np.zeros((len(tracks), 3)), is_left)
-            wrists = np.stack([t.positions[index] for t in tracks])
-            hands = HandParameters(
-                pose, shape, rotation, wrists - at_origin.keypoints()[:, 0], is_left
-            )
-            # One appearance for the whole sequence (sleeve, lighting, skin texture are drawn
-            # from this generator in a fixed order): the same seed on every frame, or the
-            # person's arm and the room's light would change from frame to frame.
-            appearance = np.random.default_rng([self._seed, len(tracks)])
-            self._cache[index] = render_hands(
-                appearance, self.camera, hands, self._skins, self._background, effects=False
-            )
-        return self._cache[index]
-
-    def prepare(self) -> None:
-        """Render the whole loop now (at start-up) so the camera keeps its rate from frame one."""
-        for index in tqdm(
-            range(self._loop_frames), desc="rendering synthetic hands", unit="frame", leave=False
-        ):
-            self.frame(index)
-
-    def read(self) -> np.ndarray:
-        frame = self.frame(self._index)
-        self._index += 1
-        return frame.rgb
-
-    def close(self) -> None:
-        self._cache.clear()
+        tracks = self._tracks
+        pose = np.stack([t.poses[index] for t in tracks])
+        shape = mean_shape(len(tracks))
+        rotation = np.stack([t.rotations[index] for t in tracks])
+        is_left = np.array([t.is_left for t in tracks])
+        at_origin = HandParameters(pose, shape, rotation, np.zeros((len(tracks), 3)), is_left)
+        wrists = np.stack([t.positions[index] for t in tracks])
+        hands = HandParameters(pose, shape, rotation, wrists - at_origin.keypoints()[:, 0], is_left)
+        # One appearance for the whole sequence (sleeve, lighting, skin texture are drawn from
+        # this generator in a fixed order): the same seed on every frame, or the person's arm
+        # and the room's light would change from frame to frame.
+        appearance = np.random.default_rng([self._seed, len(tracks)])
+        return render_hands(appearance, self.camera, hands, self._skins, background, effects=False)

@@ -7,12 +7,13 @@ on the same data from the same few numbers, and the checkpoint keeps them for th
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import DataLoader
+
+from handperception.train.config import merge_config as merge_defaults
 
 if TYPE_CHECKING:
     from handperception.train.data import ArrayDataset
@@ -53,22 +54,8 @@ DEFAULTS = {
 
 
 def merge_config(config: dict | None) -> dict:
-    """DEFAULTS overridden by ``config``; unknown sections or keys are an error (typos)."""
-    merged = copy.deepcopy(DEFAULTS)
-    for section, values in (config or {}).items():
-        if section not in merged:
-            raise ValueError(f"unknown config section '{section}' (known: {sorted(merged)})")
-        if isinstance(merged[section], dict):
-            unknown = set(values) - set(merged[section])
-            if unknown:
-                raise ValueError(
-                    f"unknown keys {sorted(unknown)} in '{section}' "
-                    f"(known: {sorted(merged[section])})"
-                )
-            merged[section].update(values)
-        else:
-            merged[section] = values
-    return merged
+    """DEFAULTS overridden by ``config``; unknown sections or keys are a ConfigError (typos)."""
+    return merge_defaults(DEFAULTS, config)
 
 
 REAL_KEYS = {"dataset", "root", "split", "count", "labels"}

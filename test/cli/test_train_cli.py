@@ -113,3 +113,14 @@ def test_the_2d_only_set_can_come_from_another_domain(tmp_path):
     manifests = [json.loads(path.read_text()) for path in tmp_path.glob("hands_*/manifest.json")]
     drawn = sorted((m["split"], m["partition"], m["length"]) for m in manifests)
     assert drawn == [("extrapolation:viewpoint", "test", 6), ("interpolation", "train", 4)]
+
+
+def test_a_config_typo_is_one_line_before_any_rendering(tmp_path, capsys):
+    from handperception.cli.main import main
+
+    config = tmp_path / "typo.yaml"
+    config.write_text("train: {step: 3}\n")
+    for model in ("hand", "gaze"):
+        assert main(["train", model, "--config", str(config)]) == 2
+        error = capsys.readouterr().err.strip()
+        assert "unknown keys ['step'] in 'train'" in error and "\n" not in error

@@ -22,7 +22,6 @@ RVIZ2_VIEW_CLASSES = {"rviz_default_plugins/Orbit"}
 # Outputs of nodes not built yet (README, Known limitations): their displays exist, disabled.
 PLANNED_TOPICS = {
     "/hand_mesh/markers",  # HALO hand meshes
-    "/gaze/markers",  # gaze arrows of the gaze node
     "/grasp_synthesis/markers",  # grasp proposals
 }
 

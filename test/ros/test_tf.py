@@ -17,7 +17,7 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from handperception.msgconv.results import hands_to_msg
-from handperception.msgconv.transforms import hand_frame_id, hand_transforms, wrist_transform
+from handperception.msgconv.transforms import hand_frame_id, hand_transforms, pose_transform
 from handperception.results import HandEstimate
 from handperception.ros.tf import TF_QOS, TF_TOPIC, TransformPublisher
 from handperception.skeleton.frames import wrist_frame
@@ -52,7 +52,7 @@ def hand(seed: int, track_id: int, joints: np.ndarray | None = None) -> HandEsti
 
 
 def test_a_quarter_turn_about_z_is_the_hand_computed_quaternion_in_ros_order():
-    transform = wrist_transform(header(), "hand_0_wrist", [0.1, -0.2, 0.5], QUARTER_TURN_Z)
+    transform = pose_transform(header(), "hand_0_wrist", [0.1, -0.2, 0.5], QUARTER_TURN_Z)
     # (axis * sin(angle / 2), cos(angle / 2)) with axis z, angle 90 degrees
     assert quaternion(transform) == pytest.approx((0.0, 0.0, math.sqrt(0.5), math.sqrt(0.5)))
     t = transform.transform.translation
@@ -65,7 +65,7 @@ def test_a_quarter_turn_about_z_is_the_hand_computed_quaternion_in_ros_order():
 @pytest.mark.parametrize("seed", range(5))
 def test_any_rotation_comes_back_through_scipy_in_xyzw_order(seed):
     rotation = Rotation.random(random_state=seed).as_matrix()
-    q = quaternion(wrist_transform(header(), "child", np.zeros(3), rotation))
+    q = quaternion(pose_transform(header(), "child", np.zeros(3), rotation))
     assert q[3] >= 0.0
     np.testing.assert_allclose(Rotation.from_quat(q).as_matrix(), rotation, atol=1e-12)
 
@@ -91,7 +91,7 @@ def test_frame_names():
 )
 def test_what_tf2_would_reject_is_refused(position, rotation, message):
     with pytest.raises(ValueError, match=message):
-        wrist_transform(header(), "hand_0_wrist", position, rotation)
+        pose_transform(header(), "hand_0_wrist", position, rotation)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_what_tf2_would_reject_is_refused(position, rotation, message):
 )  # fmt: skip
 def test_frames_tf2_would_drop_are_refused(parent, child):
     with pytest.raises(ValueError):
-        wrist_transform(header(parent), child, np.zeros(3), np.eye(3))
+        pose_transform(header(parent), child, np.zeros(3), np.eye(3))
 
 
 def test_hand_transforms_are_the_wrist_frame_and_match_the_hand_message():
