@@ -11,7 +11,7 @@ CUDA ?= 128
 TORCH_CUDA_INDEX ?= https://download.pytorch.org/whl/cu$(CUDA)
 TORCH_VERSION := $(shell sed -n 's/^torch==//p' requirements.txt)
 
-.PHONY: setup assets demo test lint bench claims clean distclean
+.PHONY: setup assets demo test lint bench soak claims clean distclean
 
 setup: $(VENV)/.ready assets
 
@@ -72,6 +72,11 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/handperception bench --out bench
+
+# The demo graph at 30 Hz for MINUTES (default 10): RSS growth, latency drift, crashes, a plot
+# (out/soak/soak.json, soak.png). Not part of `make test`.
+soak: setup
+	$(VENV)/bin/handperception soak --out out/soak $(if $(MINUTES),--minutes $(MINUTES))
 
 claims: setup
 	$(VENV)/bin/handperception claims --out out/claims

@@ -13,9 +13,27 @@ import numpy as np
 from handperception.skeleton import NUM_JOINTS
 from handperception.validation import float_array
 
+# Where a camera can see a hand or an eye: in front of it (z > 0) and within MAX_DISTANCE_M.
+# Anything else is a failed estimate (a noise image, absurd intrinsics, a mirrored head-pose
+# solution), and a robot acting on it would reach behind itself or kilometres away. 20 m is
+# beyond any hand or gaze a camera resolves (a hand 20 m from a 640-pixel, 60 deg camera spans
+# under 3 pixels).
+MAX_DISTANCE_M = 20.0
+IMPLAUSIBLE_DEPTH = "implausible_depth"  # the drop reason of a result that is not
+
 HANDEDNESS = ("left", "right", "unknown")
 # A hand seen in a mirror (a selfie camera) looks like the person's other hand.
 OTHER_SIDE = {"left": "right", "right": "left"}
+
+
+def plausible_position(points) -> bool:
+    """Whether every one of ``points`` (..., 3), metres in the camera frame, is where a camera
+    can see a hand or an eye (see MAX_DISTANCE_M); False for any NaN or infinity too. Pipelines
+    drop a result that fails it as IMPLAUSIBLE_DEPTH, so no node publishes one."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    return bool(
+        np.all(points[:, 2] > 0) and np.all(np.linalg.norm(points, axis=1) <= MAX_DISTANCE_M)
+    )
 
 
 def _check_unit(name: str, value: float, allow_unset: bool = False) -> float:

@@ -8,8 +8,11 @@ node alone) starts as a lifecycle node from its console script of the same name,
 The nodes' relative inputs ``image`` and ``camera_info`` are remapped to ``image_topic`` and
 ``camera_info_topic`` when those are given; camera_info otherwise sits beside the image. The
 nodes configure and activate themselves (their ``autostart`` parameter); ``autostart:=false``
-leaves that to a lifecycle manager. The same YAML runs without ROS's launch through
-``handperception run --config``.
+leaves that to a lifecycle manager. A node whose process ends (killed, or an exception out of
+a callback) is started again RESPAWN_DELAY_S later (``respawn``, default true). Launch respawns
+whatever the exit status: a camera_source that ends by itself (a file played once, max_frames)
+starts again too, so give ``respawn:=false`` for such a run. The same YAML runs without ROS's
+launch through ``handperception run --config``, whose own restart policy does the same.
 """
 
 from pathlib import Path
@@ -34,10 +37,14 @@ ARGUMENTS = {
     "device": ("auto", "auto | cpu | cuda | cuda:N"),
     "use_sim_time": ("false", "use /clock (replayed bags, simulators)"),
     "autostart": ("true", "nodes configure and activate themselves"),
+    "respawn": ("true", "start a node again when its process ends (crashed or killed)"),
     "rviz": ("false", "start rviz2 with config/handperception.rviz (root namespace)"),
     "log_level": ("info", "debug | info | warn | error"),
 }
 REMAPPED = {"image": "image_topic", "camera_info": "camera_info_topic"}  # input -> argument
+# Seconds before a node that ended is started again: a node failing at start-up (a missing
+# device) retries every 2 s instead of spinning a core.
+RESPAWN_DELAY_S = 2.0
 
 
 def _is_true(text: str) -> bool:
@@ -63,6 +70,8 @@ def _nodes(context):
             remappings=remappings,
             arguments=["--ros-args", "--log-level", value["log_level"]],
             output="screen",
+            respawn=_is_true(value["respawn"]),
+            respawn_delay=RESPAWN_DELAY_S,
         )
         for name in graph_nodes(value["params_file"])
     ]

@@ -21,12 +21,13 @@ class ProcessUsage:
         return {
             "wall_s": round(wall, 3),
             "cpu_percent": round(100.0 * cpu / wall, 1) if wall > 0 else 0.0,
-            "rss_mb": round(_current_rss_mb(), 1),
+            "rss_mb": round(current_rss_mb(), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         }
 
 
-def _current_rss_mb() -> float:
+def current_rss_mb() -> float:
+    """Resident memory of this process now, MiB (what a soak run samples)."""
     with open(f"/proc/{os.getpid()}/statm") as statm:
         resident_pages = int(statm.read().split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20

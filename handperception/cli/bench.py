@@ -2,7 +2,7 @@
 stamp to the published result at a 30 Hz 640x480 input, rates, drops, CPU and memory; the same
 node fed by a replayed 30 Hz bag; what tf and compressed input add; the gaze pipeline's time per
 face beside its geometric peer; model-only times; intra- vs inter-process image transport;
-synthesis throughput.
+synthesis throughput; each perception node overloaded (120 Hz) and how it recovers (10 Hz).
 
 Writes bench/results.json and bench/latency.png. Takes minutes; not a test.
 """
@@ -45,6 +45,7 @@ def _suites(args):
         bench_tf,
     )
     from handperception.ros.graph_config import package_config_dir
+    from handperception.ros.stress import bench_overload, overload_kinds
 
     frames = 60 if args.quick else args.frames
     repeats = 10 if args.quick else 100
@@ -84,6 +85,13 @@ def _suites(args):
         "synth_renderer": lambda: benchmark_renderer(repeats),
         "synth_grasps": lambda: benchmark_grasps(5 if args.quick else 40),
         "synth_object_sdf": lambda: benchmark_object_sdf(repeats=3 if args.quick else 10),
+        # 640x480 at 120 Hz into each perception node for 10 s (3 s quick), then 10 Hz for 5 s
+        "overload": lambda: {
+            kind: bench_overload(
+                kind, fast_s=3.0 if args.quick else 10.0, overrides={kind: {"device": device}}
+            )
+            for kind in overload_kinds()
+        },
     }
 
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "train": "train a model from a YAML config",
     "evaluate": "evaluate a checkpoint: hands (HANDS'19 protocol) or gaze",
     "bench": "benchmark nodes and models (latency p50/p95, rates)",
+    "soak": "run the demo graph for minutes: memory growth, latency drift, crashes",
     "claims": "reproduce the published methods' claims on the synthetic benchmark",
     "realism": "judge how real the renders look with MediaPipe (detection rate per bucket)",
 }

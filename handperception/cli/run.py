@@ -2,9 +2,11 @@
 
 Example: handperception run --config config/demo.yaml --frames 90 --out out/demo
 
-Exit status: 0 when the graph ran; 2 for a mistake in what was typed or named (a missing or
-unreadable config, an unknown node or parameter, a camera source that cannot open), in one
-line; 1 when another node fails to start, with the error it logged.
+Exit status: 0 when the graph ran (a node that failed mid-run was restarted: counted in the
+summary's ``restarts``); 2 for a mistake in what was typed or named (a missing or unreadable
+config, an unknown node or parameter, a camera source that cannot open), in one line; 1 when
+another node fails to start, or fails mid-run and is not restarted (the camera, or a node
+failing again and again), with its error.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--executor-threads",
         type=int,
         default=1,
-        help="threads dispatching callbacks (image nodes also run their own worker thread)",
+        help="threads dispatching each node's callbacks (image nodes also run their own worker "
+        "thread)",
     )
     parser.add_argument(
         "--namespace",
@@ -107,7 +110,13 @@ def _read_graph(config: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     # rclpy and the nodes load only when this command runs (see cli.main)
-    from handperception.ros.runner import SOURCE, GraphConfigError, NodeNotStarted, run_graph
+    from handperception.ros.runner import (
+        SOURCE,
+        GraphConfigError,
+        NodeFailed,
+        NodeNotStarted,
+        run_graph,
+    )
 
     if args.executor_threads < 1:
         raise CommandLineError("--executor-threads must be >= 1")
@@ -133,13 +142,16 @@ def run(args: argparse.Namespace) -> int:
         )
     except GraphConfigError as error:
         raise CommandLineError(str(error)) from None
-    except NodeNotStarted as error:
-        if error.node == SOURCE:  # a source that cannot open: a mistake in what was named
+    except (NodeNotStarted, NodeFailed) as error:
+        if isinstance(error, NodeNotStarted) and error.node == SOURCE:
+            # a source that cannot open: a mistake in what was named
             raise CommandLineError(str(error)) from None
         print(f"handperception run: error: {error}", file=sys.stderr)
         return 1
     print(format_table(result))
     ended = "" if result.finished else " (stopped before the camera ended)"
+    restarted = ", ".join(f"{name} {n}x" for name, n in result.restarts.items() if n)
+    ended += f"; restarted after a failure: {restarted}" if restarted else ""
     print(f"\n{result.frames_published} frames in {result.wall_s:.1f} s{ended}")
     if out is not None:
         summary = {
@@ -151,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             "wall_s": round(result.wall_s, 2),
             "topics": result.topics,
             "nodes": result.nodes,
+            "restarts": result.restarts,
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
         print(f"wrote {out}/summary.json" + "".join(f", {path}" for path in outputs.values()))

@@ -19,15 +19,21 @@ import numpy as np
 
 from handperception.validation import float_array
 
-# Focal lengths outside this range (pixels) are unit or field-order bugs, not lenses: a 4K
-# sensor behind a 1000 mm telephoto is still under 1e6 px, and no lens has a focal under a pixel.
-MIN_FOCAL_PX = 1.0
-MAX_FOCAL_PX = 1e6
+# Focal lengths, in image widths, outside which a calibration is a unit or field-order bug, not a
+# lens: 0.05 widths is a 169 deg horizontal field of view (fisheyes beyond are equidistant
+# models with a larger f), 100 widths 0.57 deg (narrower than any telescope camera on a robot).
+# Relative to the width, because pixels are: fx = 1e6 is absurd for 64 pixels (joints published
+# kilometres away) and merely long for 8K.
+MIN_FOCAL_WIDTHS = 0.05
+MAX_FOCAL_WIDTHS = 100.0
+# The principal point lies within the image, give or take half its size (an off-centre crop of a
+# larger sensor); farther is another resolution's calibration.
+PRINCIPAL_POINT_MARGIN = 0.5
 
 # Why a calibration was refused (CalibrationError.reason): short codes a node counts drops by.
 UNCALIBRATED = "camera_info_uncalibrated"  # K all zeros: the driver has no calibration
 NON_FINITE = "camera_info_non_finite"  # NaN or infinity in K, D, R or P
-BAD_FOCAL = "camera_info_bad_focal"  # fx or fy outside [MIN_FOCAL_PX, MAX_FOCAL_PX]
+BAD_FOCAL = "camera_info_bad_focal"  # fx or fy outside [MIN, MAX]_FOCAL_WIDTHS x width
 BAD_PRINCIPAL_POINT = "camera_info_bad_principal_point"  # far outside the image
 MALFORMED = "camera_info_malformed"  # wrong sizes, not a pinhole matrix, R not a rotation
 UNSUPPORTED_DISTORTION = "camera_info_unsupported_distortion"  # unknown model, non-zero D
@@ -141,7 +147,9 @@ def checked_pinhole(matrix, width: int, height: int, name: str = "K") -> Pinhole
 
     Why more than PinholeCamera's positive focal lengths: a calibration arrives from a driver,
     and NaN, a focal length in metres or a principal point of another resolution would place
-    every hand at a wrong depth without any error.
+    every hand at a wrong depth without any error. Accepted: fx and fy within
+    [MIN_FOCAL_WIDTHS, MAX_FOCAL_WIDTHS] x width, the principal point within
+    [-PRINCIPAL_POINT_MARGIN, 1 + PRINCIPAL_POINT_MARGIN] x the image's size on each axis.
     """
     m = np.asarray(matrix, dtype=np.float64)
     if m.shape != (3, 3):
@@ -151,21 +159,26 @@ def checked_pinhole(matrix, width: int, height: int, name: str = "K") -> Pinhole
     if width <= 0 or height <= 0:
         raise CalibrationError(MALFORMED, f"image size must be positive, got {width}x{height}")
     fx, fy, cx, cy = m[0, 0], m[1, 1], m[0, 2], m[1, 2]
-    if not (MIN_FOCAL_PX <= fx <= MAX_FOCAL_PX and MIN_FOCAL_PX <= fy <= MAX_FOCAL_PX):
+    low, high = MIN_FOCAL_WIDTHS * width, MAX_FOCAL_WIDTHS * width
+    if not (low <= fx <= high and low <= fy <= high):
         raise CalibrationError(
             BAD_FOCAL,
-            f"{name} focal lengths fx={fx:g}, fy={fy:g} px are outside "
-            f"[{MIN_FOCAL_PX:g}, {MAX_FOCAL_PX:g}]",
+            f"{name} focal lengths fx={fx:g}, fy={fy:g} px are outside [{low:g}, {high:g}] "
+            f"({MIN_FOCAL_WIDTHS:g} to {MAX_FOCAL_WIDTHS:g} times the width of {width} px)",
         )
     if m[1, 0] != 0 or not np.array_equal(m[2], [0, 0, 1]) or abs(m[0, 1]) > 1e-6 * fx:
         raise CalibrationError(
             MALFORMED, f"{name} is not a pinhole matrix [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]"
         )
-    if not (-0.5 * width <= cx <= 1.5 * width and -0.5 * height <= cy <= 1.5 * height):
+    margin = PRINCIPAL_POINT_MARGIN
+    if not (
+        -margin * width <= cx <= (1 + margin) * width
+        and -margin * height <= cy <= (1 + margin) * height
+    ):
         raise CalibrationError(
             BAD_PRINCIPAL_POINT,
-            f"{name} principal point ({cx:g}, {cy:g}) is more than half the image outside "
-            f"a {width}x{height} image",
+            f"{name} principal point ({cx:g}, {cy:g}) is more than {margin:g} image sizes "
+            f"outside a {width}x{height} image",
         )
     return PinholeCamera(float(fx), float(fy), float(cx), float(cy), int(width), int(height))
 

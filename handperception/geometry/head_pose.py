@@ -107,9 +107,7 @@ def estimate_head_pose(
     singular = np.linalg.svd(centred, compute_uv=False)
     if singular[0] < 1e-6 or singular[1] < 1e-3 * singular[0]:
         raise ValueError("face landmarks are collinear or coincident; head pose is undefined")
-    ok, rvec, tvec = cv2.solvePnP(model, pixels, k, None, flags=cv2.SOLVEPNP_SQPNP)
-    if not ok:
-        raise ValueError("solvePnP found no head pose for these landmarks")
+    rvec, tvec = _solve_pnp(model, pixels, k)
     rotation = cv2.Rodrigues(rvec)[0]
     translation = tvec.reshape(3)
     if not (np.all(np.isfinite(rotation)) and np.all(np.isfinite(translation))):
@@ -132,6 +130,18 @@ def estimate_head_pose(
             "the eyes; the landmarks are not a face"
         )
     return HeadPose(rotation, translation, rms)
+
+
+def _solve_pnp(model: np.ndarray, pixels: np.ndarray, k: np.ndarray):
+    """SQPnP's (rvec, tvec); ValueError where it finds none or refuses the input (it asserts,
+    raising cv2.error, when the rays are too close together, as behind a telephoto lens)."""
+    try:
+        ok, rvec, tvec = cv2.solvePnP(model, pixels, k, None, flags=cv2.SOLVEPNP_SQPNP)
+    except cv2.error as error:
+        raise ValueError(f"solvePnP refused these landmarks: {error.err}") from error
+    if not ok:
+        raise ValueError("solvePnP found no head pose for these landmarks")
+    return rvec, tvec
 
 
 def _project(k: np.ndarray, points: np.ndarray) -> np.ndarray:

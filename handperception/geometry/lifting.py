@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from handperception.geometry.camera import PinholeCamera
-from handperception.skeleton.definition import BONES, FINGER_JOINTS, ROOT
+from handperception.skeleton.definition import BONES, FINGER_JOINTS, NUM_JOINTS, ROOT
 from handperception.skeleton.kinematics import MEAN_BONE_LENGTHS
+from handperception.validation import float_array
 
 REFERENCE_BONE_JOINTS = (ROOT, FINGER_JOINTS[2][0])
 MEAN_REFERENCE_LENGTH_M = float(MEAN_BONE_LENGTHS[BONES.index(REFERENCE_BONE_JOINTS)])
@@ -277,10 +278,20 @@ def lift_all_bones(
     """
     if not bone_length_m > 0:
         raise ValueError(f"bone_length_m must be positive, got {bone_length_m}")
+    uv = float_array(uv, "uv", (..., NUM_JOINTS, 2))
+    depth = float_array(depth, "depth", (..., NUM_JOINTS))
+    intrinsics = float_array(intrinsics, "intrinsics", (..., 3, 3))
     normalized = normalized_coordinates(uv, intrinsics)
     relative = np.asarray(depth, dtype=np.float64) * bone_length_m
     lengths = np.asarray(MEAN_BONE_LENGTHS) * (bone_length_m / MEAN_REFERENCE_LENGTH_M)
     fit = recover_root_depth_from_bones(normalized, relative, BONE_PAIRS, lengths)
     bound = foreshortening_depth_bound(normalized, relative, BONE_PAIRS, lengths, outliers=1)
     joint_depth = np.minimum(fit, bound)[:, None] + relative
-    return np.concatenate([normalized * joint_depth[..., None], joint_depth[..., None]], axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        joints = np.concatenate(
+            [normalized * joint_depth[..., None], joint_depth[..., None]], axis=-1
+        )
+    if not np.all(np.isfinite(joints)):
+        # Finite but absurd input (keypoints 1e150 px off, a degenerate camera) overflows.
+        raise ValueError("these keypoints and intrinsics do not lift to finite joints")
+    return joints

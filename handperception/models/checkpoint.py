@@ -2,15 +2,20 @@
 
 Why this format: a checkpoint must rebuild its model without code from the file itself, so it
 stores the model's registered name and constructor config next to plain tensors, and is read
-with ``torch.load(weights_only=True)`` only (no pickled code runs). Every tensor is checked
-against a freshly built model, so a checkpoint from another size or version fails loudly,
-naming the keys, instead of silently half-loading.
+with ``torch.load(weights_only=True)`` only (no pickled code runs). A file is refused, in one
+line, before it costs anything: its config is checked against the model's own limits
+(``check_config``, every size bounded) before the model is built, so a few bytes cannot declare
+a model of gigabytes; every tensor must be finite (NaN weights would fail every frame, after
+configure had succeeded); and every tensor is checked against the freshly built model, so a
+checkpoint from another size or version fails loudly, naming the keys, instead of silently
+half-loading.
 
 File: a dict {"format": "handperception", "model": name, "config": {...}, "state_dict": {...}}.
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +28,8 @@ FORMAT = "handperception"
 def model_builders() -> dict[str, Callable[..., nn.Module]]:
     """Registered model name -> constructor taking the checkpoint's config as keyword arguments.
 
+    Each is a class with a ``check_config(arguments)`` classmethod that refuses, with a one-line
+    ValueError, any arguments outside its limits without building anything.
     Imported here, at use, so every loader knows every model without import-order tricks.
     """
     from handperception.models.detector import HandDetector
@@ -88,6 +95,17 @@ def read_checkpoint(path: str | Path) -> dict:
     for key, kind in (("model", str), ("config", dict), ("state_dict", dict)):
         if not isinstance(data.get(key), kind):
             raise CheckpointError(f"{path}: field {key!r} missing or not a {kind.__name__}")
+    if not isinstance(data.get("meta", {}), dict):
+        raise CheckpointError(f"{path}: field 'meta' is not a dict")
+    for key, tensor in data["state_dict"].items():
+        if not isinstance(tensor, torch.Tensor):
+            raise CheckpointError(f"{path}: state_dict entry {key!r:.80} is not a tensor")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(
+                f"{path}: tensor {key!r:.80} is not finite ({bad} of {tensor.numel()} values "
+                "NaN or Inf)"
+            )
     return data
 
 
@@ -121,7 +139,9 @@ def load_checkpoint(
 ) -> tuple[nn.Module, dict]:
     """Rebuild the model a checkpoint names, load its weights; returns (model in eval mode, config).
 
-    expected_model: raise CheckpointError unless the file holds this registered model.
+    expected_model: raise CheckpointError unless the file holds this registered model. The
+    config is checked by the model's ``check_config`` (every constructor argument, defaults
+    filled in) before anything is built.
     """
     data = read_checkpoint(path)
     name = data["model"]
@@ -132,12 +152,16 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path} holds unknown model {name!r}; registered: {sorted(builders)}"
         )
+    builder = builders[name]
+    config = data["config"]
     try:
-        model = builders[name](**data["config"])
+        arguments = inspect.signature(builder).bind(**config)
+        arguments.apply_defaults()
+        builder.check_config(arguments.arguments)
     except (TypeError, ValueError) as error:
-        raise CheckpointError(
-            f"{path}: config {data['config']} does not build {name!r}: {error}"
-        ) from error
+        reason = f"{error}"[:200]  # a hostile file's keys could be any length
+        raise CheckpointError(f"{path}: its config does not build {name!r}: {reason}") from None
+    model = builder(**config)
     check_state_dict(model, data["state_dict"], str(path))
     model.load_state_dict(data["state_dict"])
     return model.to(map_location).eval(), data["config"]

@@ -23,11 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handperception.models.backbone import Backbone, Standardize
+from handperception.models.backbone import BACKBONE_SIZES, Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image
+from handperception.models.limits import check_integer
 
 DEFAULT_INPUT_SIZE = (160, 120)  # (width, height) pixels
 STRIDE = 4
+# Largest input side a detector may be built with: 8x the default width, larger than a detector
+# input that shrinks camera frames has reason to be.
+MAX_INPUT_SIDE = 1280
 CHANNEL_HANDEDNESS = ("left", "right")  # heatmap channel c holds hands of this side
 # Initial heatmap bias: sigmoid(-2.19) = 0.1, CenterNet's prior that keeps the focal loss stable.
 _HEATMAP_PRIOR_BIAS = -2.19
@@ -147,11 +151,8 @@ class HandDetector(nn.Module):
         input_height: int = DEFAULT_INPUT_SIZE[1],
     ) -> None:
         super().__init__()
-        if input_width % STRIDE or input_height % STRIDE or input_width <= 0 or input_height <= 0:
-            raise ValueError(
-                f"input size must be positive multiples of {STRIDE}, "
-                f"got {input_width}x{input_height}"
-            )
+        config = {"size": size, "input_width": input_width, "input_height": input_height}
+        self.check_config(config)
         self.backbone = Backbone(size, output_stride=STRIDE)
         width = self.backbone.out_channels
         self.heatmap_head = _head(width, len(CHANNEL_HANDEDNESS))
@@ -160,7 +161,24 @@ class HandDetector(nn.Module):
         nn.init.constant_(self.heatmap_head[-1].bias, _HEATMAP_PRIOR_BIAS)
         self.standardize = Standardize()
         self.input_width, self.input_height = input_width, input_height
-        self.config = {"size": size, "input_width": input_width, "input_height": input_height}
+        self.config = config
+
+    @classmethod
+    def check_config(cls, config: dict) -> None:
+        """Raise a one-line ValueError unless ``config`` (every constructor argument) builds a
+        detector this package can run.
+
+        Why bounded: a checkpoint's config comes from a file, and the input size is what every
+        frame is letterboxed to; 100000 x 100000 would ask for 120 GB per frame.
+        """
+        if not any(config["size"] == s and isinstance(config["size"], str) for s in BACKBONE_SIZES):
+            raise ValueError(
+                f"size must be one of {tuple(BACKBONE_SIZES)}, got {config['size']!r:.60}"
+            )
+        for name in ("input_width", "input_height"):
+            check_integer(name, config[name], STRIDE, MAX_INPUT_SIDE)
+            if config[name] % STRIDE:
+                raise ValueError(f"{name} must be a multiple of {STRIDE}, got {config[name]}")
 
     def forward(self, images: torch.Tensor) -> DetectorOutput:
         expected = (3, self.input_height, self.input_width)

@@ -31,9 +31,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from handperception.models.backbone import conv_bn_relu
+from handperception.models.limits import check_integer
 
 PATCH_SHAPE = (36, 60)  # height, width of a normalised eye patch (geometry.gaze.NormalizationSpec)
 NUM_GAZEMAPS = 2  # eyeball, iris
+# Constructor argument -> (lowest, highest) value. depth: an 18x30 map halves at most 4 times;
+# the other upper bounds leave room above the paper-sized variant (3 stacks, 64 channels) while
+# a checkpoint cannot declare a model of gigabytes.
+CONFIG_LIMITS = {
+    "stacks": (1, 4),
+    "channels": (4, 256),
+    "depth": (1, 4),
+    "regressor_channels": (4, 256),
+}
 
 # False: the network is trained on right eyes as rendered, so RIGHT eyes go in unchanged and LEFT
 # eyes are mirrored (``mirror_eye_patches``), their predicted yaw negated (``mirror_pitchyaw``).
@@ -157,22 +167,13 @@ class DeepPictorialGaze(nn.Module):
         self, stacks: int = 1, channels: int = 32, depth: int = 2, regressor_channels: int = 32
     ) -> None:
         super().__init__()
-        for name, value, low in (
-            ("stacks", stacks, 1),
-            ("channels", channels, 4),
-            ("depth", depth, 1),
-            ("regressor_channels", regressor_channels, 4),
-        ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if depth > 4:
-            raise ValueError(f"depth must be <= 4 for an 18x30 hourglass input, got {depth}")
         self.config = {
             "stacks": stacks,
             "channels": channels,
             "depth": depth,
             "regressor_channels": regressor_channels,
         }
+        self.check_config(self.config)
         self.stem = nn.Sequential(
             conv_bn_relu(1, channels // 2), conv_bn_relu(channels // 2, channels, 3, 2)
         )
@@ -186,6 +187,18 @@ class DeepPictorialGaze(nn.Module):
             nn.Conv2d(NUM_GAZEMAPS, channels, 1) for _ in range(stacks - 1)
         )
         self.regressor = GazemapRegressor(regressor_channels)
+
+    @classmethod
+    def check_config(cls, config: dict) -> None:
+        """Raise a one-line ValueError unless ``config`` (every constructor argument) is within
+        ``CONFIG_LIMITS``.
+
+        Why bounded above: a checkpoint's config comes from a file and is checked before the
+        model is built, so a few bytes cannot declare a network of gigabytes (the largest
+        allowed, 4 stacks of 256 channels at depth 4, is 33 M parameters, 131 MB).
+        """
+        for name, (low, high) in CONFIG_LIMITS.items():
+            check_integer(name, config[name], low, high)
 
     def forward(self, x: torch.Tensor) -> GazeNetOutput:
         if x.ndim != 4 or tuple(x.shape[1:]) != (1, *PATCH_SHAPE):

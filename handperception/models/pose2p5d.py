@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from handperception.models.backbone import Backbone, Standardize
+from handperception.models.backbone import BACKBONE_SIZES, OUTPUT_STRIDES, Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image, peak_mass, soft_argmax
+from handperception.models.limits import check_integer, is_number
 from handperception.skeleton.definition import NUM_JOINTS, ROOT
 from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 
@@ -23,6 +24,9 @@ from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 TURN_SHARPNESS = 4.0
 # What the palm-side layer reads (see HandPoseNet).
 PALM_FEATURES = ("pooled", "joints")
+# Largest soft-argmax sharpness a config may declare (the shipped nets use 1): a file's 1e300 or
+# Inf would overflow the scaled heatmap logits and turn every keypoint into NaN.
+MAX_BETA = 1000.0
 
 
 @dataclass
@@ -74,12 +78,14 @@ class HandPoseNet(nn.Module):
         palm_features: str = "pooled",
     ) -> None:
         super().__init__()
-        if palm_features not in PALM_FEATURES:
-            raise ValueError(f"palm_features must be one of {PALM_FEATURES}, got {palm_features!r}")
-        if num_joints <= 0:
-            raise ValueError(f"num_joints must be positive, got {num_joints}")
-        if not beta > 0:
-            raise ValueError(f"beta must be positive, got {beta}")
+        config = {
+            "size": size,
+            "output_stride": output_stride,
+            "num_joints": num_joints,
+            "beta": beta,
+            "palm_features": palm_features,
+        }
+        self.check_config(config)
         self.backbone = Backbone(size, output_stride)
         width = self.backbone.out_channels
         self.head = nn.Sequential(
@@ -90,13 +96,29 @@ class HandPoseNet(nn.Module):
         self.palm_facing = nn.Linear(width * (num_joints if palm_features == "joints" else 1), 1)
         self.standardize = Standardize()
         self.num_joints, self.beta, self.palm_features = num_joints, beta, palm_features
-        self.config = {
-            "size": size,
-            "output_stride": output_stride,
-            "num_joints": num_joints,
-            "beta": beta,
-            "palm_features": palm_features,
+        self.config = config
+
+    @classmethod
+    def check_config(cls, config: dict) -> None:
+        """Raise a one-line ValueError unless ``config`` (every constructor argument) is one this
+        network can be built from and run with.
+
+        Why before building: a checkpoint's config comes from a file; every field here is from
+        a finite set (num_joints is the skeleton's, which the rest of the package assumes), so
+        a checkpoint cannot make the loader build a model larger than resnet34's.
+        """
+        choices = {
+            "size": tuple(BACKBONE_SIZES),
+            "output_stride": OUTPUT_STRIDES,
+            "palm_features": PALM_FEATURES,
         }
+        for name, allowed in choices.items():
+            if not any(config[name] == a and type(config[name]) is type(a) for a in allowed):
+                raise ValueError(f"{name} must be one of {allowed}, got {config[name]!r:.60}")
+        check_integer("num_joints", config["num_joints"], NUM_JOINTS, NUM_JOINTS)
+        beta = config["beta"]
+        if not (is_number(beta) and 0 < beta <= MAX_BETA):
+            raise ValueError(f"beta must be a number in (0, {MAX_BETA:g}], got {beta!r:.60}")
 
     def forward(self, images: torch.Tensor) -> HandPoseOutput:
         if images.ndim != 4 or images.shape[1] != 3:

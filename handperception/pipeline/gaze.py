@@ -30,7 +30,7 @@ from handperception.pipeline.faces import MIN_IMAGE_SIDE, FaceDetection, FaceDet
 from handperception.pipeline.gaze_estimators import EyeBatch, EyeGazeEstimator
 from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.pipeline.tracking import BoxIdentities
-from handperception.results import GazeEstimate
+from handperception.results import IMPLAUSIBLE_DEPTH, GazeEstimate, plausible_position
 from handperception.runtime.smoothing import OneEuroFilter
 
 DISAGREEMENT_LIMIT_DEG = 45.0
@@ -145,6 +145,9 @@ class GazePipeline:
                 )
             except ValueError:
                 result.drops.append("head_pose_failed")
+                continue
+            if not plausible_position(pose.eye_centres):  # the gaze origin is their midpoint
+                result.drops.append(IMPLAUSIBLE_DEPTH)
                 continue
             faces.append(_Face(detection, track_id, pose))
         eyes, faces = self._eye_batch(rgb, model, faces, result)

@@ -19,7 +19,12 @@ from handperception.geometry.crops import CropBox, crop_and_resize, crop_to_fram
 from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.pipeline.pose_estimator import CropPoseEstimator
 from handperception.pipeline.tracking import HandTracker
-from handperception.results import OTHER_SIDE, HandEstimate
+from handperception.results import (
+    IMPLAUSIBLE_DEPTH,
+    OTHER_SIDE,
+    HandEstimate,
+    plausible_position,
+)
 from handperception.runtime.smoothing import HandTrackSmoother
 
 
@@ -113,6 +118,9 @@ class HandPosePipeline:
                 and np.all(np.isfinite(confidence))
             ):
                 drops.append("non_finite_output")
+                continue
+            if not plausible_position(joints_3d):  # behind the camera or kilometres away
+                drops.append(IMPLAUSIBLE_DEPTH)
                 continue
             score = float(confidence.mean())
             track = self.tracker.update(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from handperception.models.checkpoint import load_checkpoint, read_checkpoint
+from handperception.models.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from handperception.pipeline.faces import (
     MEDIAPIPE_INSTALL,
     YUNET_MODEL,
@@ -24,8 +24,18 @@ from handperception.runtime.paths import package_root, resolve_package_path
 
 
 def trained_crop_size(checkpoint: str | Path) -> int:
-    """The crop side a pose checkpoint was trained at (its meta), or the historical default."""
-    return int(read_checkpoint(checkpoint).get("meta", {}).get("crop_size", DEFAULT_CROP_SIZE))
+    """The crop side a pose checkpoint was trained at (its meta), or the historical default.
+
+    Checked against CROP_SIZE_LIMITS, so a file's -8 or 100000 (30 GB per frame) is a
+    CheckpointError when the node configures, not a failure on every frame after it.
+    """
+    size = read_checkpoint(checkpoint).get("meta", {}).get("crop_size", DEFAULT_CROP_SIZE)
+    low, high = CROP_SIZE_LIMITS
+    if type(size) is not int or not low <= size <= high:
+        raise CheckpointError(
+            f"{checkpoint}: stored crop_size {size!r:.60} is not an integer in {low}..{high} px"
+        )
+    return size
 
 
 def _require(path: str, what: str, how: str) -> Path:
@@ -40,6 +50,9 @@ def _require(path: str, what: str, how: str) -> Path:
 BACKENDS = ("native", "mediapipe")
 # Crop side for checkpoints that do not record theirs (saved before meta existed).
 DEFAULT_CROP_SIZE = 96
+# The crop sides, in pixels, a pose checkpoint may record (the hand node's crop_size parameter
+# allows the same): below 16 a hand has no detail left, above 512 a crop is larger than most frames.
+CROP_SIZE_LIMITS = (16, 512)
 
 
 def load_hand_pose_pipeline(

@@ -33,7 +33,7 @@ from handperception.models.detector import Detection
 from handperception.pipeline.hand_pose import HandPoseConfig
 from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.pipeline.tracking import HandTracker
-from handperception.results import OTHER_SIDE, HandEstimate
+from handperception.results import IMPLAUSIBLE_DEPTH, OTHER_SIDE, HandEstimate, plausible_position
 from handperception.runtime.smoothing import HandTrackSmoother
 from handperception.skeleton import NUM_JOINTS
 
@@ -218,8 +218,8 @@ class MediaPipeHandPipeline:
         if score < self.config.min_hand_confidence:
             return None, "low_confidence"
         joints_3d = offsets + solve_translation(offsets, model.undistort(pixels), model.camera)
-        if not np.all(np.isfinite(joints_3d)) or np.any(joints_3d[:, 2] <= 0):
-            return None, "behind_camera"
+        if not plausible_position(joints_3d):
+            return None, IMPLAUSIBLE_DEPTH
         if self.config.smoothing:
             joints_3d, pixels = self.smoother(track_id, joints_3d, pixels, time_s)
         x0, y0, x1, y1 = keypoint_bbox(pixels)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -26,6 +27,7 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
+from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle.publisher import LifecyclePublisher
 from rclpy.parameter import Parameter
@@ -36,11 +38,15 @@ from handperception.geometry.camera import UNCALIBRATED, CalibrationError, Camer
 from handperception.msgconv.camera_info import NO_CAMERA_INFO, camera_from_info
 from handperception.msgconv.images import ImageConversionError, compressed_to_rgb8, image_to_rgb8
 from handperception.ros.qos import RELIABILITIES, camera_info_qos, image_qos, results_qos
-from handperception.ros.stamps import stamp_to_ns
+from handperception.ros.stamps import BAD_STAMP, stamp_problem, stamp_to_ns
 from handperception.ros.sync import ApproximateTimeSynchronizer
 from handperception.runtime.stats import RateLatencyMonitor
 
 FAILED = object()  # what ``guarded`` returns when the work raised
+# A dropped input is warned about at most once per reason in this many seconds: a broken camera
+# would otherwise log every frame, and one reason must not hide another's first warning.
+WARN_PERIOD_S = 5.0
+INACTIVE = "inactive"  # an input that arrived or waited while the node deactivated
 
 
 class InputRejected(Exception):
@@ -148,6 +154,8 @@ class HandperceptionNode(LifecycleNode):
         self._refused_at_start: dict[str, str] = {}
         self._configured_publishers: list = []
         self._diagnostics_timer = None
+        self._last_warned: dict[str, float] = {}
+        self._warn_lock = threading.Lock()
         self.add_on_set_parameters_callback(self._check_new_values)
         self.declare("autostart", True, "configure and activate on start-up")
         self.declare(
@@ -160,7 +168,13 @@ class HandperceptionNode(LifecycleNode):
             DiagnosticArray, "/diagnostics", results_qos()
         )
         autostart = self.get_parameter("autostart").value
-        self._autostart_timer = self.create_timer(0.01, self._autostart) if autostart else None
+        # On the steady clock: under use_sim_time the node's clock stands still until the first
+        # /clock message, and a node must load its model before the simulation runs.
+        self._autostart_timer = (
+            self.create_timer(0.01, self._autostart, clock=Clock(clock_type=ClockType.STEADY_TIME))
+            if autostart
+            else None
+        )
 
     # -- parameters ---------------------------------------------------------------------------
     def declare(
@@ -319,11 +333,7 @@ class HandperceptionNode(LifecycleNode):
         try:
             return work(*args)
         except (InputRejected, ImageConversionError) as rejected:
-            reason = getattr(rejected, "reason", "bad_image")
-            self.stats.drop(reason)
-            self.get_logger().warning(
-                f"dropped input ({reason}): {rejected}", throttle_duration_sec=2.0
-            )
+            self.drop_input(rejected.reason, str(rejected))
         except Exception as error:  # the node must never die on one bad callback
             self.stats.drop("exception")
             self.get_logger().error(
@@ -331,9 +341,22 @@ class HandperceptionNode(LifecycleNode):
             )
         return FAILED
 
-    def latency_since(self, header) -> float:
-        """Seconds from a header stamp to now on this node's clock."""
-        return (self.get_clock().now().nanoseconds - stamp_to_ns(header.stamp)) * 1e-9
+    def drop_input(self, reason: str, detail: str) -> None:
+        """Count one input dropped for ``reason`` and say why in one warning, at most once per
+        reason every WARN_PERIOD_S."""
+        self.stats.drop(reason)
+        now = time.monotonic()
+        with self._warn_lock:
+            if now - self._last_warned.get(reason, -WARN_PERIOD_S) < WARN_PERIOD_S:
+                return
+            self._last_warned[reason] = now
+        self.get_logger().warning(f"dropped input ({reason}): {detail}")
+
+    def latency_since(self, header) -> float | None:
+        """Seconds from a header stamp to now on this node's clock; None while that clock
+        reads 0 (sim time before the first /clock message), when there is no "now"."""
+        now_ns = self.get_clock().now().nanoseconds
+        return (now_ns - stamp_to_ns(header.stamp)) * 1e-9 if now_ns > 0 else None
 
     # -- diagnostics ----------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
@@ -346,8 +369,13 @@ class HandperceptionNode(LifecycleNode):
         if snapshot.dropped:
             status.level = DiagnosticStatus.WARN
             status.message += f", {snapshot.dropped} dropped"
-        values = {**snapshot.as_dict(), **{f"dropped.{k}": v for k, v in snapshot.drops.items()}}
+        values = {
+            **snapshot.as_dict(),
+            **{f"dropped.{k}": v for k, v in snapshot.drops.items()},
+            **{f"result_dropped.{k}": v for k, v in snapshot.result_drops.items()},
+        }
         values.pop("drops")
+        values.pop("result_drops")
         status.values = [KeyValue(key=key, value=str(value)) for key, value in values.items()]
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
@@ -385,9 +413,16 @@ class ImageNode(HandperceptionNode):
 
     Subclasses implement ``on_frame(frame: CameraFrame)``; it runs guarded on the node's own
     worker thread, and its latency (now - image stamp) is recorded after it returns, unless it
-    returned False (nothing published). The worker always takes the newest paired frame: a frame
-    replaced by a newer one before the worker got to it is counted as ``superseded`` (the node is
-    slower than the camera) instead of queueing, so latency never grows with a backlog.
+    returned False (nothing published: processed, without a latency). The worker always takes
+    the newest paired frame: a frame replaced by a newer one before the worker got to it is
+    counted as ``superseded`` (the node is slower than the camera) instead of queueing, so
+    latency never grows with a backlog.
+
+    Every image taken is accounted for once: ``received`` = processed + superseded + the other
+    drops, each counted as soon as its fate is known: ``bad_stamp`` (``ros.stamps``) on arrival;
+    ``no_camera_info`` when a newer image replaces it before any CameraInfo came;
+    ``unpaired_camera_info`` once its CameraInfo cannot come any more (``ros.sync``); a bad image
+    or calibration by its reason; ``inactive`` when the node deactivates with it waiting.
 
     The base does what every camera consumer needs, so each node gets it the same way: raw or
     compressed images (``image_transport``) in any encoding ``msgconv.images`` reads, and the
@@ -431,8 +466,8 @@ class ImageNode(HandperceptionNode):
             "fallback_horizontal_fov",
             60.0,
             "degrees; the camera assumed when there is no calibration (all-zero K, or "
-            "use_camera_info false)",
-            Allowed(1.0, 179.0),
+            "use_camera_info false); 0.6 to 168, the focal lengths a calibration may have",
+            Allowed(0.6, 168.0),
         )
         self.declare(
             "image_pixels",
@@ -461,12 +496,14 @@ class ImageNode(HandperceptionNode):
         self._rectified = False
         self._warned: set[str] = set()
         self._pending: tuple[Image | CompressedImage, CameraInfo | None] | None = None
+        self._held: Image | CompressedImage | None = None  # waiting for the first CameraInfo
         self._pending_changed = threading.Condition()
         self._worker: threading.Thread | None = None
         self._worker_stop = False
-        # Frames the worker finished, published or dropped: what a batch run (--every-frame)
-        # waits on before the camera sends the next one.
+        # Images whose fate is settled, processed or dropped wherever: what a batch run
+        # (--every-frame) waits on before the camera sends the next one.
         self.frames_handled = 0
+        self._handled_lock = threading.Lock()
 
     def _resolve_camera_info_topic(self, image_topic: str) -> str:
         """The parameter when set; else a remap of ``camera_info`` when one was given; else
@@ -517,11 +554,18 @@ class ImageNode(HandperceptionNode):
         for subscription in self._subscriptions_active:
             self.destroy_subscription(subscription)
         self._subscriptions_active.clear()
+        sync, self._sync = self._sync, None
+        waiting = [msg for topic, msg in sync.drain() if topic == 0] if sync else []
+        held, self._held = self._held, None
+        for _ in waiting + ([held] if held is not None else []):
+            self._drop_image(INACTIVE)
         self._stop_worker()
 
     def _stop_worker(self) -> None:
         with self._pending_changed:
             self._worker_stop = True
+            if self._pending is not None:
+                self._drop_image(INACTIVE)
             self._pending = None
             self._pending_changed.notify_all()
         if self._worker is not None and self._worker is not threading.current_thread():
@@ -533,30 +577,59 @@ class ImageNode(HandperceptionNode):
         return super().destroy_node()
 
     def _on_image(self, image: Image | CompressedImage) -> None:
-        if self.params.use_camera_info:
-            self._sync.add(0, stamp_to_ns(image.header.stamp), image)
-        else:
+        """Every image taken ends as exactly one of processed, superseded or dropped with its
+        reason (``stats``), counted as soon as its fate is known."""
+        self.stats.receive()
+        stamp = image.header.stamp
+        problem = stamp_problem(stamp, self.get_clock().now().nanoseconds)
+        sync = self._sync
+        if problem:
+            self._drop_image(
+                BAD_STAMP, f"image stamped {stamp.sec} s {stamp.nanosec} ns: {problem}"
+            )
+        elif sync is None:
+            self._drop_image(INACTIVE)
+        elif not self.params.use_camera_info:
             self._frame(image, None)
+        elif not self._camera_info_seen:
+            # Before the first CameraInfo only the newest image waits for it (its CameraInfo may
+            # be on its way); the one it replaces has none and is dropped now.
+            held, self._held = self._held, image
+            if held is not None:
+                self._on_unpaired(0, held)
+        else:
+            sync.add(0, stamp_to_ns(stamp), image)
 
     def _on_unpaired(self, topic: int, msg) -> None:
         if topic != 0:
             return  # a CameraInfo without its image costs nothing
         reason = "no_camera_info" if not self._camera_info_seen else "unpaired_camera_info"
-        self.stats.drop(reason)
-        self.get_logger().warning(
+        self._drop_image(
+            reason,
             f"image at {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} s has no CameraInfo "
-            f"on {self.camera_info_topic} within {self.params.sync_slop} s; dropped",
-            throttle_duration_sec=5.0,
+            f"on {self.camera_info_topic} within {self.params.sync_slop} s",
         )
 
     def _on_camera_info(self, info: CameraInfo) -> None:
+        sync = self._sync
+        if sync is None:
+            return
         self._camera_info_seen = True
-        self._sync.add(1, stamp_to_ns(info.header.stamp), info)
+        # One stamped as no image may be (zero, far ahead) pairs with nothing, and would make
+        # the pairing, which trusts stamps to increase, give up on the images after it.
+        if stamp_problem(info.header.stamp, self.get_clock().now().nanoseconds) is None:
+            sync.add(1, stamp_to_ns(info.header.stamp), info)
+        held, self._held = self._held, None
+        if held is not None:
+            sync.add(0, stamp_to_ns(held.header.stamp), held)
 
     def _frame(self, image: Image | CompressedImage, info: CameraInfo | None) -> None:
         with self._pending_changed:
+            if self._worker_stop:
+                self._drop_image(INACTIVE)
+                return
             if self._pending is not None:
-                self.stats.drop("superseded")
+                self._drop_image("superseded")
             self._pending = (image, info)
             self._pending_changed.notify()
 
@@ -570,8 +643,21 @@ class ImageNode(HandperceptionNode):
                 image, info = self._pending
                 self._pending = None
             result = self.guarded(self._handle, image, info)
-            if result is not FAILED and result is not False:
-                self.stats.record(self.latency_since(image.header))
+            if result is not FAILED:
+                self.stats.record(None if result is False else self.latency_since(image.header))
+            self._count_handled()
+
+    def _drop_image(self, reason: str, detail: str | None = None) -> None:
+        """One image that will not reach ``on_frame``: a drop by ``reason`` (warned about with
+        ``detail`` when given), and handled, so a batch run sends the next frame at once."""
+        if detail is None:
+            self.stats.drop(reason)
+        else:
+            self.drop_input(reason, detail)
+        self._count_handled()
+
+    def _count_handled(self) -> None:
+        with self._handled_lock:  # the worker and the executor's callbacks both count
             self.frames_handled += 1
 
     def _handle(self, image: Image | CompressedImage, info: CameraInfo | None) -> Any:

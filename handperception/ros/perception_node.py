@@ -118,9 +118,19 @@ class PerceptionNode(ImageNode):
     def on_frame(self, frame: CameraFrame) -> None:
         header, outputs = frame.header, self.outputs
         result = self.pipeline.process(frame.rgb, frame.camera, stamp_to_ns(header.stamp) * 1e-9)
-        for reason in result.drops:
-            self.stats.drop(reason)
+        for reason in result.drops:  # results found but not published, apart from image drops
+            self.stats.drop_result(reason)
         found = outputs.results(result)
+        transforms = []
+        if self._tf is not None and found and self._tf.subscription_count():
+            # Before anything is published: a frame tf refuses is dropped whole, not published
+            # and counted as dropped both.
+            try:
+                transforms = outputs.transforms(found, header, self.params.tf_prefix)
+            except ValueError as error:  # tf2 would refuse the image's frame_id (empty, "/...")
+                raise InputRejected(
+                    "bad_frame_id", f"no tf for these {outputs.noun}: {error}"
+                ) from error
         self._results_pub.publish(outputs.to_message(found, header))
         # Markers, transforms and debug images cost per-frame Python work: only for a listener.
         if self.params.publish_markers and self._markers_pub.get_subscription_count():
@@ -129,11 +139,5 @@ class PerceptionNode(ImageNode):
             canvas = frame.rgb.copy()
             outputs.draw(canvas, found, frame.camera)
             self._debug_pub.publish(numpy_to_image(canvas, "rgb8", header))
-        if self._tf is not None and found and self._tf.subscription_count():
-            try:
-                transforms = outputs.transforms(found, header, self.params.tf_prefix)
-            except ValueError as error:  # tf2 would refuse the image's frame_id (empty, "/...")
-                raise InputRejected(
-                    "bad_frame_id", f"no tf for these {outputs.noun}: {error}"
-                ) from error
+        if transforms:
             self._tf.send(transforms)

@@ -7,21 +7,26 @@ launch files in ``launch/`` start the same graph from (see ``graph_config``).
 The runner is also the graph's lifecycle manager: it configures and activates every node itself
 (a node's ``autostart`` serves a node started alone), the camera last. So a node that cannot
 start ends the run at once, with the error it logged, instead of leaving a graph that idles
-without it until the time limit.
+without it until the time limit. And its restart policy, what ``respawn`` is in the launch
+files: a node that fails mid-run is recreated and started again (``_Supervisor``).
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 import time
+import weakref
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rclpy.context import Context
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import TransitionCallbackReturn
@@ -42,6 +47,12 @@ LIVE_SOURCE_WALL_S = 120.0
 # on (a frame lost before a node's worker, e.g. one never paired with its camera_info).
 FRAME_TIMEOUT_S = 10.0
 _ERROR_WAIT_S = 2.0  # for a failed node's error to arrive on /rosout
+# Restart policy: a node that fails mid-run is restarted, at most RESTART_LIMIT times within any
+# RESTART_WINDOW_S; one that fails more often than that fails on its own (a missing device, a
+# bug on every frame) and ends the run rather than loop.
+RESTART_LIMIT = 3
+RESTART_WINDOW_S = 60.0
+_RELEASE_WAIT_S = 1.0  # for the executor to let go of a failed node, see _Supervisor._restart
 
 
 class GraphConfigError(ValueError):
@@ -59,14 +70,25 @@ class NodeNotStarted(RuntimeError):
         self.node, self.reason = node, reason
 
 
+class NodeFailed(RuntimeError):
+    """A node failed mid-run and was not restarted: the camera (its place in a file or bag is
+    its state, which a new camera would not have), or a node that failed more than
+    RESTART_LIMIT times within RESTART_WINDOW_S. ``reason`` is the failure, in one line."""
+
+    def __init__(self, node: str, reason: str, why_not_restarted: str):
+        super().__init__(f"{node} failed ({reason}) and was not restarted: {why_not_restarted}")
+        self.node, self.reason = node, reason
+
+
 @dataclass
 class RunResult:
     topics: dict[str, dict[str, Any]]
-    nodes: dict[str, dict[str, Any]]
+    nodes: dict[str, dict[str, Any]]  # each node's statistics, over all its restarts
     frames_published: int
     wall_s: float
     finished: bool  # the camera ended by itself (not the time limit or Ctrl-C)
     delays: dict[str, dict[str, Any]]  # see run_graph's ``delays``
+    restarts: dict[str, int]  # node -> times it failed mid-run and was restarted
 
 
 def run_graph(
@@ -87,14 +109,16 @@ def run_graph(
 
     ``num_threads`` executor threads dispatch callbacks; every image node already does its heavy
     work on its own worker thread, so one dispatcher keeps GIL contention lowest (measured, the
-    hand_pose node alone: p50 23.5 / p95 32 ms with 1 thread, 29.6 / 57 ms with 4).
+    hand_pose node alone: p50 23.5 / p95 32 ms with 1 thread, 29.6 / 57 ms with 4; an executor
+    per node, on the demo graph, cut the hand node's processed frames from 72-92 to 19-45 of 240).
 
     ``overrides`` maps node name -> {parameter: value}, applied over the config file (an
     integer for a double parameter is taken as that double, see ``HandperceptionNode.declare``).
     ``max_wall_s`` None: LIVE_SOURCE_WALL_S for a live camera, no limit for one that ends.
     ``namespace`` puts every node of the graph under it; their relative topics follow.
     ``on_ready(nodes)`` is called once every node exists, before any starts (tests attach probes;
-    the run command replaces its old outputs only once the config has proved valid).
+    the run command replaces its old outputs only once the config has proved valid); ``nodes``
+    stays current: a restart replaces its entry.
     ``unmonitored`` topics are left out of the topic statistics (subscribing to a camera's images
     costs the process under test their deserialisation).
     ``every_frame``: the camera publishes a frame only once every image node has processed the
@@ -105,7 +129,8 @@ def run_graph(
     stamp reached the second (``TopicMonitor.delay_ms``), in ``RunResult.delays``.
     ``node_classes`` replaces the class of named nodes (a benchmark's own camera).
 
-    Raises GraphConfigError before any node starts, NodeNotStarted when one fails to start.
+    Raises GraphConfigError before any node starts, NodeNotStarted when one fails to start
+    (a restarted one included), NodeFailed when one fails mid-run and is not restarted.
     """
     names = graph_nodes(config_path)
     overrides = overrides or {}
@@ -123,12 +148,12 @@ def run_graph(
         if pacer is not None:
             stack.callback(pacer.shutdown)  # before the graph closes and destroys the camera
         started = time.monotonic()
-        nodes = {}
+        nodes, create = {}, {}
         for name in names:
             kind = (node_classes or {}).get(name) or node_class(name)
-            nodes[name] = _create_node(
-                kind, name, context, overrides.get(name, {}), namespace, every_frame
-            )
+            given = overrides.get(name, {})
+            create[name] = partial(_create_node, kind, name, context, given, namespace, every_frame)
+            nodes[name] = create[name]()
             if pacer is not None and name == SOURCE:
                 pacer.add_node(nodes[name])
                 graph.nodes.append(nodes[name])  # destroyed with the graph's nodes
@@ -140,12 +165,17 @@ def run_graph(
             on_ready(nodes)
         graph.start()
         _start_nodes(nodes, monitor)
+        supervisor = _Supervisor(graph, nodes, create, monitor)
         source = nodes.get(SOURCE)
         if max_wall_s is None:
             max_wall_s = math.inf if source is not None and _ends(source) else LIVE_SOURCE_WALL_S
-        consumers = [node for node in nodes.values() if isinstance(node, ImageNode)]
-        with _Progress(source, consumers, progress) as bar:
-            _play(source, consumers, pacer, started + max_wall_s, drain_s, bar)
+        with _Progress(source, supervisor.consumers, progress) as bar:
+
+            def tick() -> None:
+                supervisor.check()
+                bar.update()
+
+            _play(source, supervisor.consumers, pacer, started + max_wall_s, drain_s, tick)
         return RunResult(
             topics=monitor.summary(),
             nodes={name: _strict(node.stats.snapshot().as_dict()) for name, node in nodes.items()},
@@ -153,7 +183,104 @@ def run_graph(
             wall_s=time.monotonic() - started,
             finished=source is not None and source.finished,
             delays={name: monitor.delay_ms(*topics) for name, topics in (delays or {}).items()},
+            restarts=dict(supervisor.restarts),
         )
+
+
+class _Supervisor:
+    """The restart policy of the graph's nodes: what ``respawn`` is to a launch file's processes.
+
+    A node fails when a callback raises past its own ``guarded`` (the graph's executor keeps the
+    exception with the node, ``SupervisedExecutor.failures``, and serves the other nodes on) or
+    when it is destroyed. On the runner's next ``check`` (every 20 ms) the failed node is logged
+    with its traceback, removed from the executor and destroyed, created again from its kind
+    and parameters, and configured and activated as at start; its statistics and processed
+    count carry over, so the run's accounting spans its restarts. At most RESTART_LIMIT times
+    within RESTART_WINDOW_S, and never the camera: NodeFailed ends the run instead.
+    """
+
+    def __init__(
+        self,
+        graph: BackgroundExecutor,
+        nodes: dict[str, Any],
+        create: dict[str, Callable[[], Any]],
+        monitor: TopicMonitor,
+    ):
+        self._graph, self.nodes, self._create, self._monitor = graph, nodes, create, monitor
+        self.restarts = {name: 0 for name in nodes}
+        self._failures: dict[str, list[float]] = {}
+
+    def consumers(self) -> list:
+        """The image nodes as they are now (a restart replaces one)."""
+        return [node for node in self.nodes.values() if isinstance(node, ImageNode)]
+
+    def check(self) -> None:
+        """Restart every node that failed since the last check (see the class docstring)."""
+        while (failure := self._next_failure()) is not None:
+            self._restart(*failure)
+
+    def _next_failure(self) -> tuple[str, str, str] | None:
+        """(node name, reason, traceback) of a failure not handled yet, else None.
+
+        Strings only, from a function of its own: no reference to the failed node may outlive
+        this, see ``_restart``. A failure of a node already replaced (another of its callbacks,
+        failing meanwhile) is dropped.
+        """
+        failures = self._graph.executor.failures
+        while failures:
+            owner, reason, details = failures.pop(0)
+            node = owner() if owner is not None else None
+            name = next((n for n, mine in self.nodes.items() if mine is node), None)
+            if name is not None:
+                return name, reason, details
+        for name, node in self.nodes.items():
+            if _destroyed(node):
+                return name, "destroyed", ""
+        return None
+
+    def _restart(self, name: str, reason: str, details: str) -> None:
+        failed = self.nodes[name]
+        now = time.monotonic()
+        recent = [t for t in self._failures.get(name, []) if now - t < RESTART_WINDOW_S]
+        self._failures[name] = [*recent, now]
+        failed.get_logger().error(f"failed mid-run: {reason}\n{details}".rstrip())
+        if name == SOURCE:
+            raise NodeFailed(name, reason, "a new camera would start its source again")
+        if len(recent) >= RESTART_LIMIT:
+            raise NodeFailed(
+                name, reason, f"it failed {len(recent) + 1} times within {RESTART_WINDOW_S:g} s"
+            )
+        failed.get_logger().warning(
+            f"restarting it ({len(recent) + 1} of at most {RESTART_LIMIT} restarts within "
+            f"{RESTART_WINDOW_S:g} s)"
+        )
+        stats, handled = failed.stats, getattr(failed, "frames_handled", 0)
+        self._graph.remove(failed)
+        # rcl finalises a lifecycle node only once Python collects it (its state machine holds
+        # it), and that unregisters /rosout for its name, the new node's by then. So the node is
+        # collected first, once the executor has let go of it (its wait and its task list hold
+        # it until the executor wakes); the entry stays, None meanwhile, to keep the order.
+        released = weakref.ref(failed)
+        self.nodes[name] = failed = None
+        deadline = time.monotonic() + _RELEASE_WAIT_S
+        while released() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            gc.collect()
+        node = self.nodes[name] = self._graph.add(self._create[name]())
+        node.stats = stats
+        if isinstance(node, ImageNode):
+            node.frames_handled = handled
+        self.restarts[name] += 1
+        _transition(node, "configure", self._monitor)
+        _transition(node, "activate", self._monitor)
+
+
+def _destroyed(node) -> bool:
+    try:
+        node.get_name()
+    except InvalidHandle:
+        return True
+    return False
 
 
 def _enter_context(stack: ExitStack, config_path: str | Path) -> Context:
@@ -163,6 +290,13 @@ def _enter_context(stack: ExitStack, config_path: str | Path) -> Context:
     try:
         return stack.enter_context(ros_context(args))
     except _rclpy.RCLError as error:
+        if "SECURITY ERROR" in str(error):
+            # ROS_SECURITY_ENABLE with a missing or wrong keystore: rcl refuses to start at all.
+            detail = re.search(r"SECURITY ERROR: (.*?)(?:, at \S+:\d+)*$", str(error))
+            raise GraphConfigError(
+                "ROS 2 security (ROS_SECURITY_* variables) refused to start: "
+                f"{detail.group(1) if detail else error}"
+            ) from None
         detail = re.search(r"Error: (.*?)(?:, at \S+:\d+)*$", str(error))
         raise GraphConfigError(
             f"{config_path} is not a ROS 2 parameters file rcl can read: "
@@ -274,7 +408,7 @@ class _Progress:
     """Frames the camera published and the slowest image node processed, as a tqdm bar; only
     on a terminal (tqdm's ``disable=None``), never in a captured log."""
 
-    def __init__(self, source, consumers: list, enabled: bool):
+    def __init__(self, source, consumers: Callable[[], list], enabled: bool):
         self._source, self._consumers = source, consumers
         total = source.get_parameter("max_frames").value if source is not None else 0
         self._bar = tqdm(
@@ -296,41 +430,42 @@ class _Progress:
         if self._bar.disable:
             return
         self._bar.update(self._source.published - self._bar.n)
-        if self._consumers:
+        if self._consumers():
             self._bar.set_postfix(processed=min(_processed(self._consumers)), refresh=False)
 
 
-def _processed(consumers: list) -> list[int]:
+def _processed(consumers: Callable[[], list]) -> list[int]:
     """Frames each image node finished, whether it published a result or dropped the frame."""
-    return [node.frames_handled for node in consumers]
+    return [node.frames_handled for node in consumers()]
 
 
-def _until(predicate: Callable[[], bool], deadline: float, bar: _Progress) -> bool:
-    """Poll ``predicate`` until it holds or ``deadline`` (monotonic), updating the bar."""
+def _until(predicate: Callable[[], bool], deadline: float, tick: Callable[[], None]) -> bool:
+    """Poll ``predicate`` until it holds or ``deadline`` (monotonic), calling ``tick`` (restart
+    failed nodes, update the bar) between polls."""
     while not predicate():
         if time.monotonic() >= deadline:
             return False
-        bar.update()
+        tick()
         time.sleep(0.02)
     return True
 
 
-def _play(source, consumers, pacer, deadline: float, drain_s: float, bar: _Progress) -> None:
+def _play(source, consumers, pacer, deadline: float, drain_s: float, tick) -> None:
     """Until the camera has published its last frame, then ``drain_s`` more for that frame to
     travel the graph; or until ``deadline`` (monotonic), or Ctrl-C, which still reports. A graph
     without a camera (fed from outside) runs until one of the latter."""
     try:
         if pacer is not None and source is not None:
-            _play_every_frame(source, consumers, pacer, deadline, bar)
+            _play_every_frame(source, consumers, pacer, deadline, tick)
         else:
-            _until(lambda: source is not None and source.finished, deadline, bar)
+            _until(lambda: source is not None and source.finished, deadline, tick)
         if source is not None and source.finished:
             time.sleep(drain_s)
     except KeyboardInterrupt:
         pass
 
 
-def _play_every_frame(source, consumers, pacer, deadline: float, bar: _Progress) -> None:
+def _play_every_frame(source, consumers, pacer, deadline: float, tick) -> None:
     """The camera spins on ``pacer``, an executor of its own that only this loop spins: its
     timer fires (one frame) when spun after each image node's processed count grew past the
     frame before, or FRAME_TIMEOUT_S passed. No frame waits behind another, so none is
@@ -341,9 +476,10 @@ def _play_every_frame(source, consumers, pacer, deadline: float, bar: _Progress)
             if time.monotonic() >= deadline:
                 return
             pacer.spin_once(timeout_sec=0.05)
+            tick()
         if source.published != published:
             _until(
                 lambda before=before: all(n > b for n, b in zip(_processed(consumers), before)),
                 min(deadline, time.monotonic() + FRAME_TIMEOUT_S),
-                bar,
+                tick,
             )

@@ -3,6 +3,11 @@
 Why: users judge a perception stack by its end-to-end rate and latency (``now - header.stamp``),
 not by the bare model's speed, so every node measures both the same way and reports them as
 diagnostics; benchmarks reuse the same numbers.
+
+Inputs and results are counted apart, so that every input a node took is accounted for once:
+``received`` = ``count`` (processed) + ``dropped`` (every reason, ``superseded`` included) once
+nothing is in flight, while results found in a processed input but not published (a hand of
+low confidence) are ``result_drops`` and never enter that sum.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,7 +29,9 @@ class StatsSnapshot:
     latency_p50_ms: float
     latency_p95_ms: float
     latency_max_ms: float
-    drops: dict[str, int]
+    drops: dict[str, int]  # inputs dropped, by reason
+    received: int = 0  # inputs taken (``receive``); 0 for a node that only produces
+    result_drops: dict[str, int] = field(default_factory=dict)  # results not published
 
     @property
     def dropped(self) -> int:
@@ -39,6 +46,8 @@ class StatsSnapshot:
             "latency_max_ms": round(self.latency_max_ms, 3),
             "dropped": self.dropped,
             "drops": dict(self.drops),
+            "received": self.received,
+            "result_drops": dict(self.result_drops),
         }
 
 
@@ -56,8 +65,15 @@ class RateLatencyMonitor:
         self._times: collections.deque[float] = collections.deque()
         self._latencies: collections.deque[float] = collections.deque(maxlen=max_samples)
         self._count = 0
+        self._received = 0
         self._drops: collections.Counter[str] = collections.Counter()
+        self._result_drops: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
+
+    def receive(self) -> None:
+        """One input taken; it must end as one ``record`` or one ``drop``."""
+        with self._lock:
+            self._received += 1
 
     def record(self, latency_s: float | None = None) -> None:
         """One event done; ``latency_s`` from the source stamp to now, if known."""
@@ -70,8 +86,14 @@ class RateLatencyMonitor:
                 self._latencies.append(float(latency_s))
 
     def drop(self, reason: str) -> None:
+        """One input not processed, for ``reason``."""
         with self._lock:
             self._drops[reason] += 1
+
+    def drop_result(self, reason: str) -> None:
+        """One result (a hand, a face) found in a processed input but not published."""
+        with self._lock:
+            self._result_drops[reason] += 1
 
     def _trim(self, now: float) -> None:
         while self._times and now - self._times[0] > self._window_s:
@@ -83,7 +105,8 @@ class RateLatencyMonitor:
             self._trim(now)
             times = list(self._times)
             latencies = np.asarray(self._latencies, dtype=np.float64) * 1e3
-            count, drops = self._count, dict(self._drops)
+            count, drops, received = self._count, dict(self._drops), self._received
+            result_drops = dict(self._result_drops)
         rate = (
             (len(times) - 1) / (times[-1] - times[0])
             if len(times) > 1 and times[-1] > times[0]
@@ -94,4 +117,6 @@ class RateLatencyMonitor:
             p50, p95, worst = quantiles["p50_ms"], quantiles["p95_ms"], latencies.max()
         else:
             p50 = p95 = worst = float("nan")
-        return StatsSnapshot(count, float(rate), float(p50), float(p95), float(worst), drops)
+        return StatsSnapshot(
+            count, float(rate), float(p50), float(p95), float(worst), drops, received, result_drops
+        )

@@ -55,10 +55,13 @@ class ObjectSpec:
 
 
 def check_watertight(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
-    """Return ``mesh`` if it is closed with consistent outward winding; raise ValueError
-    otherwise."""
+    """Return ``mesh`` if it is finite and closed with consistent outward winding and a finite
+    volume; raise ValueError otherwise (a NaN vertex leaves the topology closed, and the volume
+    NaN, which no comparison refuses)."""
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise ValueError("expected a non-empty trimesh.Trimesh")
+    if not np.all(np.isfinite(mesh.vertices)):
+        raise ValueError("mesh has NaN or infinite vertices")
     if not mesh.is_watertight:
         edges = np.sort(mesh.edges, axis=1)
         _, counts = np.unique(edges, axis=0, return_counts=True)
@@ -68,6 +71,8 @@ def check_watertight(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
         )
     if not mesh.is_winding_consistent:
         raise ValueError("mesh is closed but its face winding is inconsistent")
+    if not np.isfinite(mesh.volume):
+        raise ValueError(f"mesh volume {mesh.volume} overflows: no object is that large")
     if mesh.volume <= 0:
         raise ValueError(f"mesh has non-positive volume {mesh.volume:.3g} (faces point inwards)")
     return mesh

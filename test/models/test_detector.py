@@ -180,5 +180,5 @@ def test_train_detector_api_and_checkpoint_round_trip(tmp_path):
     before = model.heatmap_head[-1].weight.detach().clone()
     continued, _ = train_detector(1, batch_size=2, seed=1, progress=False, model=model)
     assert continued is model and not torch.equal(before, model.heatmap_head[-1].weight)
-    with pytest.raises(ValueError, match="multiples of 4"):
+    with pytest.raises(ValueError, match="multiple of 4"):
         HandDetector("tiny", 62, 48)

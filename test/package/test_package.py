@@ -211,3 +211,39 @@ def test_launch_files_compile_and_launch_where_launch_exists(path, tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.generate_launch_description().entities
+
+
+def _package_node_actions(path: Path) -> list[ast.Call]:
+    """The ``Node(...)``/``LifecycleNode(...)`` calls of a launch file that start a node of this
+    package (not rviz)."""
+    return [
+        call
+        for call in ast.walk(ast.parse(path.read_text()))
+        if isinstance(call, ast.Call)
+        and getattr(call.func, "id", "") in ("Node", "LifecycleNode")
+        and any(
+            k.arg == "package" and getattr(k.value, "value", None) == "handperception"
+            for k in call.keywords
+        )
+    ]
+
+
+def test_every_node_a_launch_file_starts_is_respawned_unless_told_not_to():
+    """On a robot, launch's respawn is what the runner's restart policy is in one process: every
+    node action passes ``respawn`` from the ``respawn`` argument (default true) and a delay."""
+    main = ROOT / "launch" / "handperception.launch.py"
+    arguments = next(
+        node.value
+        for node in ast.walk(ast.parse(main.read_text()))
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS"
+    )
+    defaults = {key.value: value.elts[0] for key, value in zip(arguments.keys, arguments.values)}
+    assert getattr(defaults["respawn"], "value", None) == "true"
+    actions = [
+        call for path in ROOT.glob("launch/*.launch.py") for call in _package_node_actions(path)
+    ]
+    assert actions, "no launch file starts a handperception node"
+    for call in actions:
+        keywords = {k.arg: k.value for k in call.keywords}
+        assert "respawn" in keywords and "respawn_delay" in keywords, ast.unparse(call)
+        assert ast.unparse(keywords["respawn"]) == "_is_true(value['respawn'])"

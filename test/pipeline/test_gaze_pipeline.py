@@ -12,7 +12,7 @@ from handperception.geometry.gaze import (
     normalize_eye,
     pitchyaw_to_vector,
 )
-from handperception.geometry.head_pose import FACE_MODEL
+from handperception.geometry.head_pose import FACE_MODEL, HeadPose
 from handperception.models.gaze import DeepPictorialGaze
 from handperception.pipeline.faces import YUNET_LANDMARKS, FaceDetection, yunet_faces
 from handperception.pipeline.gaze import GazeConfig, GazePipeline
@@ -302,3 +302,21 @@ def _fake_detection(face, shift=0.0, iris_shift=0.0):
         eye_centres_px=eyes,
         iris_px=eyes + [iris_shift, 0.0],
     )
+
+
+@pytest.mark.parametrize("translation", [(0.0, 0.0, -0.5), (0.0, 0.0, 0.005), (12.0, 0.0, 16.1)])
+def test_a_gaze_origin_behind_the_camera_or_too_far_is_dropped_never_published(
+    faces, monkeypatch, translation
+):
+    """A head pose fit (facing the camera) that puts the eyes, whose midpoint is the gaze
+    origin, behind the camera: at z = -0.5 m, or at z = -1.6 mm (the eye centres lie 6.6 mm in
+    front of the head frame's origin); or 20.06 and 20.09 m away. The head-pose module refuses
+    most such fits itself; this is the check on what is published."""
+    face = faces[1]
+    fitted = HeadPose(np.eye(3), np.array(translation), 0.0)
+    monkeypatch.setattr(
+        "handperception.pipeline.gaze.estimate_head_pose", lambda *args, **kwargs: fitted
+    )
+    pipeline = GazePipeline(FixedFaces([_fake_detection(face)]), IrisGeometryGaze())
+    result = pipeline.process(rgb(face.image), face.camera, 0.0)
+    assert result.gazes == [] and result.drops == ["implausible_depth"]

@@ -9,6 +9,7 @@ from handperception.models.detector import Detection
 from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
 from handperception.pipeline.interface import FramePipeline
 from handperception.pipeline.pose_estimator import CropPoses
+from handperception.results import plausible_position
 
 CAMERA = PinholeCamera.from_fov(320, 240, 60.0)
 FRAME = np.zeros((240, 320, 3), np.uint8)
@@ -26,8 +27,9 @@ class ScriptedDetector:
 class ScriptedEstimator:
     """Answers a hand filling the middle of the crop, with chosen confidence and handedness."""
 
-    def __init__(self, confidence=0.9, p_left=0.1, nan=False):
+    def __init__(self, confidence=0.9, p_left=0.1, nan=False, offset=(0.0, 0.0, 0.0)):
         self.confidence, self.p_left, self.nan = confidence, p_left, nan
+        self.offset = np.array(offset)  # added to the joints, which are at z = 0.5 m
 
     def __call__(self, crops, intrinsics):
         batch, size = len(crops), crops.shape[1]
@@ -35,6 +37,7 @@ class ScriptedEstimator:
         joints = np.tile(
             np.c_[np.linspace(-0.05, 0.05, 21), np.zeros(21), np.full(21, 0.5)], (batch, 1, 1)
         )
+        joints += self.offset
         if self.nan:
             joints[:, 3, 0] = np.nan
         return CropPoses(
@@ -94,6 +97,34 @@ def test_non_finite_network_output_is_dropped_never_published():
     )
     result = pipeline.process(FRAME, CAMERA, 0.0)
     assert result.hands == [] and result.drops == ["non_finite_output"]
+
+
+@pytest.mark.parametrize(
+    "offset, published",
+    [
+        ((0.0, 0.0, 0.0), True),  # z = 0.5 m
+        ((0.0, 0.0, -0.5), False),  # z = 0: on the camera
+        ((0.0, 0.0, -1.0), False),  # z = -0.5 m: behind it
+        ((0.0, 0.0, 19.4), True),  # 19.9 m ahead: the farthest joint at 19.90006 m
+        ((0.0, 0.0, 19.6), False),  # 20.1 m
+        ((20.0, 0.0, 0.0), False),  # in front, the farthest joint 20.056 m away
+    ],
+)
+def test_hands_behind_the_camera_or_too_far_are_dropped_never_published(offset, published):
+    pipeline = HandPosePipeline(
+        ScriptedEstimator(offset=offset), ScriptedDetector(), HandPoseConfig(crop_size=32)
+    )
+    result = pipeline.process(FRAME, CAMERA, 0.0)
+    assert len(result.hands) == int(published)
+    assert result.drops == ([] if published else ["implausible_depth"])
+
+
+def test_plausible_positions():
+    assert plausible_position([[0.0, 0.0, 1e-9], [12.0, 0.0, 16.0]])  # 20 m exactly
+    assert not plausible_position([[0.0, 0.0, 1.0], [12.0, 0.0, 16.0001]])
+    assert not plausible_position([[0.0, 0.0, 0.0]])
+    assert not plausible_position([[0.0, 0.0, np.nan]])
+    assert not plausible_position([[0.0, 0.0, np.inf]])
 
 
 def test_declares_the_frame_pipeline_interface_and_refuses_bad_frames():

@@ -136,7 +136,7 @@ def test_shipped_network_publishes_one_gaze_per_face_near_the_truth(faces):
     ros, _, camera, received = _graph(backend="network", detector="mediapipe")
     try:
         errors = np.array(_errors_against_truth(camera, received, faces, range(1, 5)))
-        assert np.all(errors[:, 0] < 0.08) and np.median(errors[:, 1]) < 15, errors
+        assert np.all(errors[:, 0] < 0.08) and np.median(errors[:, 1]) < 10, errors
     finally:
         ros.close()
 

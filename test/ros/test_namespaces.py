@@ -170,6 +170,7 @@ def test_launch_arguments_are_declared_and_every_use_names_one():
         "autostart",
         "rviz",
         "log_level",
+        "respawn",
     }
     used = _strings(
         node.args[0]

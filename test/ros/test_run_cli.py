@@ -3,6 +3,7 @@ exit status 2, a node that cannot start is exit status 1 with its reason, ``--ev
 processes every frame of a folder, and summary.json is strict JSON."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,25 @@ def test_every_frame_processes_every_image_of_a_folder(tmp_path):
     while video.read()[0]:
         written += 1
     assert written == 12
+
+
+def test_ros_security_enforced_without_a_keystore_is_one_line_naming_it(tmp_path):
+    """SROS2's variables reach rcl (the wheels honour them): Enforce with no keystore refuses to
+    start, and the line says it is security, not the parameters file."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "handperception.cli.main", "run", "--config", DEMO, "--out", "out"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "ROS_SECURITY_ENABLE": "true",
+            "ROS_SECURITY_STRATEGY": "Enforce",
+            "ROS_SECURITY_KEYSTORE": str(tmp_path / "no_keystore"),
+        },
+    )
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    line = error_line(completed)
+    assert "ROS 2 security (ROS_SECURITY_* variables) refused to start" in line, line
+    assert "no_keystore" in line and "parameters file" not in line

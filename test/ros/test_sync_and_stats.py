@@ -69,3 +69,45 @@ def test_messages_that_leave_unmatched_are_reported():
     sync.add(1, 3, "info3")  # pairs img3; img2 is older than the pair and leaves unmatched
     assert pairs == [("img3", "info3")]
     assert lost == [(0, "img1"), (0, "img2")]
+
+
+def test_a_message_leaves_as_soon_as_its_partner_cannot_come():
+    """Stamps increase on each topic: once the other topic is past a message by more than the
+    slop with nothing near it queued, the message is reported at once, not when the queue
+    overflows."""
+    pairs, lost = [], []
+    sync = ApproximateTimeSynchronizer(
+        2, 5, 10, lambda a, b: pairs.append((a, b)), lambda t, m: lost.append((t, m))
+    )
+    sync.add(0, 100, "img100")
+    sync.add(0, 200, "img200")
+    sync.add(1, 105, "info105")  # pairs img100
+    assert pairs == [("img100", "info105")] and lost == []
+    sync.add(1, 300, "info300")  # img200's CameraInfo (200 +- 10) can no longer come
+    assert lost == [(0, "img200")]
+    sync.add(0, 250, "img250")  # arrives after its chance: lost on arrival
+    assert lost == [(0, "img200"), (0, "img250")]
+    sync.add(0, 310, "img310")  # within the slop of info300: a pair
+    assert pairs[-1] == ("img310", "info300") and len(lost) == 2
+    sync.add(0, 400, "img400")
+    assert sync.drain() == [(0, "img400")] and sync.drain() == []
+
+
+def test_monitor_counts_inputs_and_results_apart():
+    monitor = RateLatencyMonitor()
+    for _ in range(5):
+        monitor.receive()
+    monitor.record(0.01)
+    monitor.record(None)  # processed, no latency known
+    monitor.drop("superseded")
+    monitor.drop("bad_stamp")
+    monitor.drop_result("low_confidence")  # a hand of a processed frame
+    monitor.drop_result("low_confidence")
+    snapshot = monitor.snapshot()
+    assert snapshot.received == 5 and snapshot.count == 2 and snapshot.dropped == 2
+    assert snapshot.result_drops == {"low_confidence": 2}
+    assert snapshot.latency_max_ms == pytest.approx(10.0)
+    values = snapshot.as_dict()
+    assert values["received"] == 5 and values["result_drops"] == {"low_confidence": 2}
+    # one frame still in flight: received = processed + dropped + 1
+    assert snapshot.received == snapshot.count + snapshot.dropped + 1

@@ -62,8 +62,9 @@ class CameraSourceNode(HandperceptionNode):
         self.declare(
             "horizontal_fov",
             60.0,
-            "degrees; intrinsics when no calibration is given",
-            Allowed(0.0, 180.0, open_low=True, open_high=True),
+            "degrees; intrinsics when no calibration is given (0.6 to 168: what image nodes "
+            "accept, a focal length of 0.05 to 100 image widths)",
+            Allowed(0.6, 168.0),
         )
         self.declare("camera_info_url", "", "ROS calibration YAML with the real intrinsics")
         self.declare("loop", False, "restart videos, folders and bags at their end")
@@ -134,15 +135,18 @@ class CameraSourceNode(HandperceptionNode):
         self.get_logger().info(f"camera source finished after {self.published} frames: {why}")
 
     def _publish_next(self) -> None:
+        source = self._source
+        if source is None:  # a tick that raced deactivate/cleanup: the source is closed
+            return None
         if self.params.max_frames and self.published >= self.params.max_frames:
             return self._finish("max_frames reached")
-        if isinstance(self._source, BagSource):
+        if isinstance(source, BagSource):
             return self._publish_recorded()
-        frame = self._source.read()
+        frame = source.read()
         if frame is None:
             return self._finish("source exhausted")
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params.frame_id)
-        self._publish(frame, header, self._source.camera)
+        self._publish(frame, header, source.camera)
 
     def _publish_recorded(self) -> None:
         """Publish a bag's pending frame with its recorded stamp, frame_id and calibration, then
