@@ -10,7 +10,7 @@ from handperception.msgconv.markers import hand_markers
 from handperception.msgconv.results import hands_to_msg
 from handperception.msgconv.transforms import hand_transforms
 from handperception.pipeline.hand_pose import HandPoseConfig
-from handperception.pipeline.loading import BACKENDS, load_hand_pose_pipeline
+from handperception.pipeline.loading import BACKENDS, CROP_SIZE_LIMITS, load_hand_pose_pipeline
 from handperception.ros.entry import run_single_node
 from handperception.ros.node_base import Allowed, one_of
 from handperception.ros.perception_node import PerceptionNode, ResultOutputs
@@ -22,7 +22,7 @@ _CONFIDENCE = Allowed(0.0, 1.0)
 _PIPELINE_PARAMETERS = {
     "crop_size": (
         "pose-net input side in pixels; 0: the size the checkpoint was trained at",
-        Allowed(16, 512, extra=0),
+        Allowed(*CROP_SIZE_LIMITS, extra=0),
     ),
     "detection_threshold": ("detector score to accept a hand", _CONFIDENCE),
     "max_hands": ("most hands per frame", Allowed(1, 10)),
