@@ -27,7 +27,7 @@ from handperception.geometry.crops import box_iou
 from handperception.geometry.gaze import NormalizationSpec, angular_error_deg, normalize_eye
 from handperception.geometry.head_pose import HeadPose, estimate_head_pose
 from handperception.pipeline.faces import MIN_IMAGE_SIDE, FaceDetection, FaceDetector
-from handperception.pipeline.gaze_estimators import EyeBatch, EyeGazeEstimator
+from handperception.pipeline.gaze_estimators import NEEDS_IRIS, EyeBatch, EyeGazeEstimator
 from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.pipeline.tracking import BoxIdentities
 from handperception.results import IMPLAUSIBLE_DEPTH, GazeEstimate, plausible_position
@@ -97,10 +97,7 @@ class GazePipeline:
         self, detector: FaceDetector, estimator: EyeGazeEstimator, config: GazeConfig | None = None
     ) -> None:
         if estimator.needs_iris and not detector.has_iris:
-            raise ValueError(
-                "the geometric gaze backend needs iris landmarks, which only the MediaPipe face "
-                "detector gives; use detector 'mediapipe' or backend 'network'"
-            )
+            raise ValueError(NEEDS_IRIS)
         self.detector, self.estimator = detector, estimator
         self.config = config or GazeConfig()
         self.spec = NormalizationSpec()

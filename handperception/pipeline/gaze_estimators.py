@@ -63,6 +63,12 @@ class EyeGazeEstimator(Protocol):
     def estimate(self, eyes: EyeBatch) -> np.ndarray: ...
 
 
+NEEDS_IRIS = (
+    "the geometric gaze backend needs iris landmarks, which only the MediaPipe face detector "
+    "gives; use detector 'mediapipe' or backend 'network'"
+)
+
+
 class NetworkEyeGaze:
     """Deep Pictorial Gaze (``models.gaze``) on the normalised patches, de-normalised per eye.
 
@@ -110,10 +116,7 @@ class IrisGeometryGaze:
     def estimate(self, eyes: EyeBatch) -> np.ndarray:
         """See ``EyeGazeEstimator``."""
         if eyes.iris_px is None:
-            raise ValueError(
-                "the geometric gaze backend needs iris landmarks, which only the MediaPipe face "
-                "detector gives; use detector 'mediapipe' or backend 'network'"
-            )
+            raise ValueError(NEEDS_IRIS)
         k = eyes.camera.matrix
         pixels = np.concatenate([eyes.iris_px, np.ones((len(eyes), 1))], axis=1)
         rays = pixels @ np.linalg.inv(k).T

@@ -55,6 +55,11 @@ class PerceptionNode(ImageNode):
     """An ImageNode over a FramePipeline; subclasses pass their ``ResultOutputs`` and define
     ``load_pipeline(device) -> FramePipeline`` (parameters are in ``self.params``)."""
 
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "load_pipeline", None)):
+            raise TypeError(f"{cls.__name__} must define load_pipeline(device) -> FramePipeline")
+
     def __init__(self, node_name: str, outputs: ResultOutputs, **kwargs: Any):
         super().__init__(node_name, **kwargs)
         self.outputs = outputs
@@ -85,9 +90,6 @@ class PerceptionNode(ImageNode):
         )
         self.pipeline: FramePipeline | None = None
         self._tf: TransformPublisher | None = None
-
-    def load_pipeline(self, device: str) -> FramePipeline:
-        raise NotImplementedError(f"{type(self).__name__} must define load_pipeline(device)")
 
     def describe_source(self) -> str:
         """What the pipeline runs (checkpoints, backend), for the ready line of the log."""

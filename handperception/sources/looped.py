@@ -19,15 +19,17 @@ class LoopedScene:
 
     name = "scene"
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "render_frame", None)):
+            raise TypeError(f"{cls.__name__} must define render_frame(index)")
+
     def __init__(self, loop_frames: int) -> None:
         if loop_frames < 2:
             raise ValueError(f"loop_frames must be >= 2, got {loop_frames}")
         self._loop_frames = loop_frames
         self._cache: dict[int, object] = {}
         self._index = 0
-
-    def render_frame(self, index: int):
-        raise NotImplementedError(f"{type(self).__name__} must define render_frame(index)")
 
     def frame(self, index: int):
         index %= self._loop_frames
