@@ -17,6 +17,7 @@ NODES = {
     "bag_recorder": "handperception.ros.nodes.bag_recorder:main",
     "hand_pose": "handperception.ros.nodes.hand_pose:main",
     "gaze": "handperception.ros.nodes.gaze:main",
+    "two_hand_pose": "handperception.ros.nodes.two_hand_pose:main",
 }
 
 setup(

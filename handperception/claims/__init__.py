@@ -3,4 +3,4 @@
 Importing this package registers every claim with ``handperception.claims.harness``.
 """
 
-from handperception.claims import biomechanical_2d  # noqa: F401  (registers its claim)
+from handperception.claims import biomechanical_2d, digit_fusion  # noqa: F401  (register claims)

@@ -8,9 +8,14 @@ Examples:
   handperception evaluate gaze --model checkpoints/gaze_tiny.pt --split all --out out/eval_gaze
   handperception evaluate gaze --model checkpoints/gaze_tiny.pt --dataset mpiigaze
       --root ~/data/MPIIGaze --persons p00,p01 --out out/eval_mpiigaze
+  handperception evaluate two_hands --model checkpoints/two_hands_tiny.pt --split all
+      --count 300 --out out/eval_two_hands
 Writes evaluation.json, evaluation.md and (hands) evaluation.png (error per split, PCK curves).
 Gaze: mean/median/p90 angular error in degrees on the synthetic interpolation set and the
 head-pose and gaze-range extrapolation sets (eval.gaze), or on MPIIGaze / MPIIFaceGaze.
+Two hands (DIGIT): per synthetic split, crops with no hand, one or two (eval.two_hands): MPJPE
+of one-hand and two-hand crops, MRRPE, presence, handedness and part mIoU; evaluation.png shows
+the MPJPEs and MRRPE per split.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, existing_file, positive_int
 
-TASKS = ("hand", "gaze")
+TASKS = ("hand", "gaze", "two_hands")
 GAZE_DATASETS = ("mpiigaze", "mpiifacegaze")
 
 
@@ -31,19 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         type=existing_file,
-        help="HandPoseNet (hand) or DeepPictorialGaze (gaze) checkpoint",
+        help="HandPoseNet (hand), DeepPictorialGaze (gaze) or TwoHandNet (two_hands) checkpoint",
     )
     parser.add_argument(
         "--split",
         default="all",
-        help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>' (hand); "
-        "'all', 'interpolation', 'head_pose_extrapolation' or 'gaze_range_extrapolation' (gaze)",
+        help="'all', 'interpolation' or 'extrapolation:<shape|articulation|viewpoint>' (hand, "
+        "two_hands); 'all', 'interpolation', 'head_pose_extrapolation' or "
+        "'gaze_range_extrapolation' (gaze)",
     )
     parser.add_argument(
         "--n",
+        "--count",
+        dest="n",
         type=positive_int,
-        default=500,
-        help="test samples per split (synthetic) or at most (real)",
+        default=None,
+        help="test samples per split (synthetic) or at most (real); default 500 (hand, gaze), "
+        "300 (two_hands)",
     )
     parser.add_argument(
         "--dataset",
@@ -113,9 +122,48 @@ def _run_gaze(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.n is None:
+        args.n = 300 if args.task == "two_hands" else 500
     if args.task == "gaze":
         return _run_gaze(args)
+    if args.task == "two_hands":
+        return _run_two_hands(args)
     return _run_hand(args)
+
+
+def _run_two_hands(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from handperception.eval.two_hands import (
+        TWO_HAND_SPLITS,
+        evaluate_two_hands_synthetic,
+        two_hands_markdown,
+        write_two_hands_report,
+    )
+    from handperception.models.checkpoint import CheckpointError, load_checkpoint
+    from handperception.pipeline.loading import trained_crop_size
+    from handperception.runtime.device import resolve_device
+
+    if args.dataset:
+        raise CommandLineError("two_hands evaluates the synthetic splits only (no --dataset)")
+    if args.split != "all" and args.split not in TWO_HAND_SPLITS:
+        raise CommandLineError(
+            f"--split must be 'all' or one of {list(TWO_HAND_SPLITS)} for two_hands"
+        )
+    device = resolve_device(args.device)
+    try:
+        model, _ = load_checkpoint(args.model, expected_model="two_hand_net", map_location=device)
+        crop_size = args.crop_size or trained_crop_size(args.model)
+    except CheckpointError as error:  # not a checkpoint, or not a two-hand one
+        raise CommandLineError(f"--model {args.model}: {error}") from error
+    splits = TWO_HAND_SPLITS if args.split == "all" else (args.split,)
+    results = evaluate_two_hands_synthetic(model, splits, args.n, args.seed, crop_size, device)
+    name = Path(args.model).stem
+    metadata = {"items_per_split": args.n, "seed": args.seed, "crop_size": crop_size}
+    paths = write_two_hands_report(results, args.out, name, metadata)
+    print(two_hands_markdown(results, name))
+    print("wrote " + ", ".join(str(path) for path in paths.values()))
+    return 0
 
 
 def _run_hand(args: argparse.Namespace) -> int:

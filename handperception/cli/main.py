@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "run": "compose the configured ROS 2 nodes in one process (the embedded ros2 launch)",
     "synth": "generate synthetic data shards (hands, two-hand scenes, eyes, objects, grasps)",
     "train": "train a model from a YAML config",
-    "evaluate": "evaluate a checkpoint: hands (HANDS'19 protocol) or gaze",
+    "evaluate": "evaluate a checkpoint: hands (HANDS'19 protocol), two hands or gaze",
     "bench": "benchmark nodes and models (latency p50/p95, rates)",
     "soak": "run the demo graph for minutes: memory growth, latency drift, crashes",
     "claims": "reproduce the published methods' claims on the synthetic benchmark",

@@ -1,6 +1,6 @@
-"""Soak the demo graph: camera, hand pose, gaze, annotator and recorder at 30 Hz for many minutes,
-sampling the process's memory and each node's latency; reports memory growth after warm-up
-(goal < 5 %), latency drift and crashes.
+"""Soak the demo graph: camera, hand pose, gaze, two hands, annotator and recorder at 30 Hz for
+many minutes, sampling the process's memory and each node's latency; reports memory growth after
+warm-up (goal < 5 %), latency drift and crashes.
 
 Writes <out>/soak.json and <out>/soak.png (RSS and latency over time). Takes --minutes (10 by
 default); not a test (``make soak``).
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         latency = ", ".join(f"{k} {v} ms" for k, v in sample.latency_p50_ms.items())
         print(f"{sample.t_s:7.1f} s  RSS {sample.rss_mb:8.1f} MiB  p50 {latency}", flush=True)
 
-    overrides = {node: {"device": device} for node in ("hand_pose", "gaze")}
+    overrides = {node: {"device": device} for node in ("hand_pose", "gaze", "two_hand_pose")}
     samples, outcome = soak(args.minutes, args.period, overrides, progress)
     summary = summarise(samples, warmup_s) if samples else {}
     exceptions = {

@@ -1,10 +1,11 @@
 """Train a model.
 
   handperception train hand --config config/train/hand_tiny.yaml [--set train.steps=500]
+  handperception train two_hands --config config/train/two_hands_tiny.yaml
   handperception train gaze --config config/train/gaze_tiny.yaml [--set train.steps=500]
   handperception train detector --steps 3000 --out checkpoints/detector_tiny.pt
 
-Hand and gaze overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
+Hand, two_hands and gaze overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, positive_int
 
-MODELS = ("hand", "gaze", "detector")
+MODELS = ("hand", "two_hands", "gaze", "detector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=MODELS, help="which model to train")
-    parser.add_argument("--config", help="training YAML (hand, gaze)")
+    parser.add_argument("--config", help="training YAML (hand, two_hands, gaze)")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override a config value (hand, gaze)",
+        help="override a config value (hand, two_hands, gaze)",
     )
     parser.add_argument(
         "--steps", type=positive_int, default=3000, help="training steps (detector)"
@@ -77,6 +78,18 @@ def _train_hand(args: argparse.Namespace) -> int:
     from handperception.train.hand import train_hand
 
     result = train_hand(_read_config(args))
+    last = result["history"][-50:]
+    print(
+        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
+        f"{sum(r['total'] for r in last) / len(last):.4f}"
+    )
+    return 0
+
+
+def _train_two_hands(args: argparse.Namespace) -> int:
+    from handperception.train.two_hands import train_two_hands
+
+    result = train_two_hands(_read_config(args))
     last = result["history"][-50:]
     print(
         f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
@@ -138,7 +151,12 @@ def run(args: argparse.Namespace) -> int:
     from handperception.models.checkpoint import CheckpointError
     from handperception.train.config import ConfigError
 
-    trainers = {"hand": _train_hand, "gaze": _train_gaze, "detector": _train_detector}
+    trainers = {
+        "hand": _train_hand,
+        "two_hands": _train_two_hands,
+        "gaze": _train_gaze,
+        "detector": _train_detector,
+    }
     try:
         return trainers[args.model](args)
     except (ConfigError, CheckpointError, FileNotFoundError) as error:

@@ -295,3 +295,46 @@ def lift_all_bones(
         # Finite but absurd input (keypoints 1e150 px off, a degenerate camera) overflows.
         raise ValueError("these keypoints and intrinsics do not lift to finite joints")
     return joints
+
+
+def lift_hand_pair(
+    uv: np.ndarray,
+    depth: np.ndarray,
+    intrinsics: np.ndarray,
+    root_offset: np.ndarray,
+    bone_length_m: float = MEAN_REFERENCE_LENGTH_M,
+) -> np.ndarray:
+    """Two hands of one crop -> metric 3D placed relative to each other (MRRPE's concern).
+
+    Each hand alone is lifted by ``lift_all_bones``, which gets its distance from its own bones;
+    when two hands overlap, one hand's depth errors move it independently of the other. The
+    two-hand network predicts the wrists' depth difference directly (``root_offset``), so the
+    pair keeps the mean of the two independent wrist depths and takes its difference from the
+    network; each hand is then re-placed at its wrist depth along the same pixel rays.
+
+    Args:
+        uv: (B, 2, 21, 2) pixels, hands ordered left, right; depth: (B, 2, 21) root-relative in
+        reference-bone units; intrinsics: (B, 3, 3); root_offset: (B,) right wrist depth minus
+        left, in reference-bone units; bone_length_m: the reference bone, metres.
+    Returns:
+        (B, 2, 21, 3) metres, camera frame.
+    """
+    uv = float_array(uv, "uv", (None, 2, NUM_JOINTS, 2))
+    batch = len(uv)
+    depth = float_array(depth, "depth", (batch, 2, NUM_JOINTS))
+    intrinsics = float_array(intrinsics, "intrinsics", (batch, 3, 3))
+    offset = float_array(root_offset, "root_offset", (batch,))
+    pairs_k = np.repeat(intrinsics, 2, axis=0)
+    alone = lift_all_bones(
+        uv.reshape(-1, NUM_JOINTS, 2), depth.reshape(-1, NUM_JOINTS), pairs_k, bone_length_m
+    ).reshape(batch, 2, NUM_JOINTS, 3)
+    mean_root = alone[:, :, ROOT, 2].mean(axis=1)
+    half = offset * bone_length_m / 2
+    # Never behind the camera: a wild offset is clamped to keep both wrists in front of it.
+    half = np.clip(half, -0.9 * mean_root, 0.9 * mean_root)
+    roots = np.stack([mean_root - half, mean_root + half], axis=1)
+    joint_depth = roots[..., None] + depth * bone_length_m
+    normalized = normalized_coordinates(uv.reshape(-1, NUM_JOINTS, 2), pairs_k).reshape(
+        batch, 2, NUM_JOINTS, 2
+    )
+    return np.concatenate([normalized * joint_depth[..., None], joint_depth[..., None]], axis=-1)

@@ -91,13 +91,18 @@ def relative_depth(xyz: torch.Tensor) -> torch.Tensor:
     return (xyz[..., 2] - xyz[:, ROOT : ROOT + 1, 2]) / reference_length(xyz)[:, None]
 
 
-def relative_3d_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(B, J, 3) predicted and labelled points -> (B,) mean L1 of root-relative positions,
+def relative_3d_errors(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, J, 3) predicted and labelled points -> (B, J) L1 error of each root-relative position,
     in units of the labelled reference bone."""
     scale = reference_length(target)[:, None, None]
     pred_rel = (pred - pred[:, ROOT : ROOT + 1]) / scale
     target_rel = (target - target[:, ROOT : ROOT + 1]) / scale
-    return (pred_rel - target_rel).abs().sum(-1).mean(-1)
+    return (pred_rel - target_rel).abs().sum(-1)
+
+
+def relative_3d_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, J, 3) predicted and labelled points -> (B,) mean of ``relative_3d_errors``."""
+    return relative_3d_errors(pred, target).mean(-1)
 
 
 class PoseLoss(nn.Module):
@@ -147,7 +152,7 @@ class PoseLoss(nn.Module):
         terms = {name: self.weights[name] * value.mean() for name, value in per_sample.items()}
         if bool(target.has_3d.any()):
             xyz = torch.where(
-                target.has_3d[:, None, None], target.xyz, _placeholder_hand(target.xyz)
+                target.has_3d[:, None, None], target.xyz, placeholder_hand(target.xyz)
             )
             length = reference_length(xyz)
             depth_error = (output.depth - relative_depth(xyz)).abs().mean(-1)
@@ -176,7 +181,7 @@ def constraint_pose(uv: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> t
     return backproject_2p5d(uv, depth, K, root, 1.0)
 
 
-def _placeholder_hand(like: torch.Tensor) -> torch.Tensor:
+def placeholder_hand(like: torch.Tensor) -> torch.Tensor:
     """A (B, 21, 3) hand with unit bones in front of the camera, standing in for missing 3D
     labels so masked-out samples never divide by a zero-length reference bone."""
     offsets = torch.arange(like.shape[1], dtype=like.dtype, device=like.device)

@@ -33,6 +33,7 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
     Imported here, at use, so every loader knows every model without import-order tricks.
     """
     from handperception.models.detector import HandDetector
+    from handperception.models.digit import TwoHandNet
     from handperception.models.gaze import DeepPictorialGaze
     from handperception.models.pose2p5d import HandPoseNet
 
@@ -40,6 +41,7 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
         "hand_pose_net": HandPoseNet,
         "hand_detector": HandDetector,
         "deep_pictorial_gaze": DeepPictorialGaze,
+        "two_hand_net": TwoHandNet,
     }
 
 

@@ -22,3 +22,10 @@ def check_integer(name: str, value, low: int, high: int) -> None:
     if type(value) is not int or not low <= value <= high:
         allowed = f"{low}" if low == high else f"in {low}..{high}"
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r:.60}")
+
+
+def check_choice(name: str, value, allowed: tuple) -> None:
+    """ValueError, in one line, unless ``value`` is one of ``allowed`` and of its type (a file's
+    ``true`` is not the integer 1, nor ``4.0`` the stride 4)."""
+    if not any(value == a and type(value) is type(a) for a in allowed):
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r:.60}")

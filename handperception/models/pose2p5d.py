@@ -16,7 +16,7 @@ from torch import nn
 
 from handperception.models.backbone import BACKBONE_SIZES, OUTPUT_STRIDES, Backbone, Standardize
 from handperception.models.heatmaps import heatmap_to_image, peak_mass, soft_argmax
-from handperception.models.limits import check_integer, is_number
+from handperception.models.limits import check_choice, check_integer, is_number
 from handperception.skeleton.definition import NUM_JOINTS, ROOT
 from handperception.skeleton.frames import INDEX_MCP, LITTLE_MCP
 
@@ -113,8 +113,7 @@ class HandPoseNet(nn.Module):
             "palm_features": PALM_FEATURES,
         }
         for name, allowed in choices.items():
-            if not any(config[name] == a and type(config[name]) is type(a) for a in allowed):
-                raise ValueError(f"{name} must be one of {allowed}, got {config[name]!r:.60}")
+            check_choice(name, config[name], allowed)
         check_integer("num_joints", config["num_joints"], NUM_JOINTS, NUM_JOINTS)
         beta = config["beta"]
         if not (is_number(beta) and 0 < beta <= MAX_BETA):

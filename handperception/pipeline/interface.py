@@ -26,13 +26,15 @@ from handperception.results import GazeEstimate, HandEstimate
 @dataclass
 class FrameResult:
     """What one frame gave: hands and/or gazes (each pipeline fills what it estimates), the
-    reasons of results found but not published (counted as drops by the node), and whether the
-    full-frame detector ran (trackers skip it on most frames)."""
+    reasons of results found but not published (counted as drops by the node), whether the
+    full-frame detector ran (trackers skip it on most frames), and, from pipelines that segment
+    hand parts, the frame's (H, W) uint8 part labels (``skeleton.parts``)."""
 
     hands: list[HandEstimate] = field(default_factory=list)
     gazes: list[GazeEstimate] = field(default_factory=list)
     drops: list[str] = field(default_factory=list)
     detector_ran: bool = False
+    segmentation: np.ndarray | None = None
 
 
 @runtime_checkable

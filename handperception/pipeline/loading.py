@@ -20,6 +20,7 @@ from handperception.pipeline.hand_pose import HandPoseConfig, HandPosePipeline
 from handperception.pipeline.interface import FramePipeline
 from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
 from handperception.pipeline.pose_estimator import CropPoseEstimator
+from handperception.pipeline.two_hand_pose import TwoHandPoseConfig, TwoHandPosePipeline
 from handperception.runtime.paths import package_root, resolve_package_path
 
 
@@ -92,6 +93,35 @@ def load_hand_pose_pipeline(
         else CropPoseEstimator(pose_model, device, bone_length_m)
     )
     return HandPosePipeline(estimator, detector, config)
+
+
+def load_two_hand_pose_pipeline(
+    checkpoint: str,
+    detector_checkpoint: str,
+    config: TwoHandPoseConfig,
+    device: str = "cpu",
+    bone_length_m: float | None = None,
+) -> TwoHandPosePipeline:
+    """Weights-only loading of the two-hand network and the hand detector; a missing or
+    mismatched checkpoint raises before any frame is taken. ``config.crop_size`` 0 takes the
+    size the network was trained at; ``bone_length_m`` None the mean hand's reference bone."""
+    path = _require(
+        checkpoint,
+        "two-hand pose",
+        "train one with `handperception train two_hands --config config/train/two_hands_tiny.yaml`",
+    )
+    detector_path = _require(
+        detector_checkpoint, "hand detector", "train one with `handperception train detector`"
+    )
+    model, _ = load_checkpoint(path, expected_model="two_hand_net", map_location=device)
+    if config.crop_size == 0:
+        config = replace(config, crop_size=trained_crop_size(path))
+    detector, _ = load_checkpoint(
+        detector_path, expected_model="hand_detector", map_location=device
+    )
+    if bone_length_m is None:
+        return TwoHandPosePipeline(model, detector, config, device)
+    return TwoHandPosePipeline(model, detector, config, device, bone_length_m)
 
 
 GAZE_BACKENDS = ("network", "geometric")

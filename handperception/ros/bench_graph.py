@@ -53,6 +53,8 @@ CAMERA_ONLY = {
 # arrive: the graph's time for a frame whatever the stamp says, so a replayed bag, which keeps its
 # recorded stamps, compares with a live camera.
 CAMERA_TO_HANDS = {"camera_info_to_hands": ("/camera_info", "/hands")}
+# The same for the two-hand node's results.
+CAMERA_TO_TWO_HANDS = {"camera_info_to_two_hands": ("/camera_info", "/two_hands")}
 _DISTINCT_FRAMES = 60  # a PreencodedCamera's loop, as long as the synthetic camera's
 
 
@@ -171,11 +173,13 @@ def bench_node(
     overrides: dict | None = None,
     beside: dict | None = None,
     camera: type | None = None,
+    delays: dict[str, tuple[str, str]] | None = None,
 ) -> dict:
     """One node's config fed by a camera in its process at 30 Hz (``scene``: any
     camera_source ``source``), publishing the node's relative ``image`` and ``camera_info``:
-    its outputs' end-to-end latency, and CAMERA_TO_HANDS. ``beside`` adds config entries of
-    other nodes (a recorder); ``camera`` replaces camera_source's class (PreencodedCamera).
+    its outputs' end-to-end latency, and ``delays`` (default CAMERA_TO_HANDS). ``beside`` adds
+    config entries of other nodes (a recorder); ``camera`` replaces camera_source's class
+    (PreencodedCamera).
 
     The camera runs in the node's process and its images are not monitored: a camera process of
     our own is Python too and took a core's share that a robot's C++ driver does not (measured,
@@ -199,7 +203,7 @@ def bench_node(
             frames,
             overrides,
             unmonitored=frozenset({"/image", "/image/compressed"}),
-            delays=CAMERA_TO_HANDS,
+            delays=CAMERA_TO_HANDS if delays is None else delays,
             node_classes={"camera_source": camera} if camera is not None else None,
         )
 

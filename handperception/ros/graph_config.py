@@ -26,6 +26,7 @@ NODE_KINDS: dict[str, str] = {
     "bag_recorder": "handperception.ros.nodes.bag_recorder:BagRecorderNode",
     "hand_pose": "handperception.ros.nodes.hand_pose:HandPoseNode",
     "gaze": "handperception.ros.nodes.gaze:GazeNode",
+    "two_hand_pose": "handperception.ros.nodes.two_hand_pose:TwoHandPoseNode",
 }
 SHARED_KEY = "/**"
 

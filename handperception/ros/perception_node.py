@@ -5,7 +5,9 @@ Why one shell: the hand pose and gaze nodes (and the two-hand and grasp nodes to
 their pipeline and in how their results become messages, not in how they are published; one
 implementation means every node counts drops, publishes only to listeners, refuses a bad frame
 id and names its parameters the same way. A node says what differs in a ``ResultOutputs`` and
-builds its pipeline in ``load_pipeline``.
+builds its pipeline in ``load_pipeline``; a node with more to publish than its results (the
+two-hand node's part segmentation) creates those publishers in ``configure_extras``, publishes
+in ``publish_extras`` and may draw its own debug image (``draw_debug``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
@@ -36,7 +39,9 @@ class ResultOutputs:
     results: the FrameResult's list of them; to_message(results, header); markers(results,
     header) -> MarkerArray; draw(canvas, results, camera) onto an rgb copy of the frame;
     transforms(results, header, tf_prefix) -> TransformStamped list; tf_description: the
-    publish_tf parameter's description (which frames, which axes).
+    publish_tf parameter's description (which frames, which axes); default_tf_prefix: the
+    tf_prefix parameter's default (a node beside another of the same results keeps its frames
+    apart by default).
     """
 
     noun: str
@@ -49,11 +54,13 @@ class ResultOutputs:
     draw: Callable[[Any, list, CameraModel], None]
     transforms: Callable[[list, Any, str], list]
     tf_description: str
+    default_tf_prefix: str = ""
 
 
 class PerceptionNode(ImageNode):
     """An ImageNode over a FramePipeline; subclasses pass their ``ResultOutputs`` and define
-    ``load_pipeline(device) -> FramePipeline`` (parameters are in ``self.params``)."""
+    ``load_pipeline(device) -> FramePipeline`` (parameters are in ``self.params``), and may
+    override ``configure_extras``, ``publish_extras`` and ``draw_debug``."""
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -83,7 +90,7 @@ class PerceptionNode(ImageNode):
         self.declare("publish_tf", True, outputs.tf_description)
         self.declare(
             "tf_prefix",
-            "",
+            outputs.default_tf_prefix,
             f"prefix of the {outputs.noun}' tf frames (e.g. left_cam/), to keep several cameras "
             "apart",
             Allowed(pattern=r"([^/\s]\S*)?"),
@@ -94,6 +101,21 @@ class PerceptionNode(ImageNode):
     def describe_source(self) -> str:
         """What the pipeline runs (checkpoints, backend), for the ready line of the log."""
         return ""
+
+    def configure_extras(self) -> None:
+        """Create the publishers of what the node publishes beside its results (called at
+        configure, after the pipeline loaded; they are destroyed at cleanup with the others)."""
+
+    def publish_extras(self, result: FrameResult, frame: CameraFrame) -> None:
+        """Publish what the node publishes beside its results, once they are published (called
+        for every processed frame, with the frame's whole ``FrameResult``)."""
+
+    def draw_debug(
+        self, canvas: np.ndarray, found: list, result: FrameResult, frame: CameraFrame
+    ) -> None:
+        """Draw the frame's results onto ``canvas`` (an rgb copy of the frame), the debug image;
+        by default ``outputs.draw``."""
+        self.outputs.draw(canvas, found, frame.camera)
 
     def configure(self) -> None:
         p = self.params
@@ -108,6 +130,7 @@ class PerceptionNode(ImageNode):
         self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", results_qos())
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", results_qos(2))
         self._tf = TransformPublisher(self) if p.publish_tf else None
+        self.configure_extras()
         self.get_logger().info(
             f"{self.get_name()} ready on {device}: {self.describe_source()}; "
             f"publishing {self._results_pub.topic_name}"
@@ -139,7 +162,8 @@ class PerceptionNode(ImageNode):
             self._markers_pub.publish(outputs.markers(found, header))
         if self.params.publish_debug_image and self._debug_pub.get_subscription_count():
             canvas = frame.rgb.copy()
-            outputs.draw(canvas, found, frame.camera)
+            self.draw_debug(canvas, found, result, frame)
             self._debug_pub.publish(numpy_to_image(canvas, "rgb8", header))
         if transforms:
             self._tf.send(transforms)
+        self.publish_extras(result, frame)

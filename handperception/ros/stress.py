@@ -26,7 +26,11 @@ from handperception.ros.runner import run_graph
 from handperception.ros.stamps import stamp_to_ns
 
 # The scene each image node is overloaded with: one its pipeline finds something in.
-OVERLOAD_SCENES = {"hand_pose": "synthetic:hands", "gaze": "synthetic:face"}
+OVERLOAD_SCENES = {
+    "hand_pose": "synthetic:hands",
+    "gaze": "synthetic:face",
+    "two_hand_pose": "synthetic:two_hands",
+}
 
 
 def overload_kinds() -> list[str]:

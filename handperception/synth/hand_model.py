@@ -8,8 +8,7 @@ knuckles and the wrist, dense enough to leave no holes. The renderer draws the r
 (``synth.hand_mesh``); its skin layout (``synth.skin``) and crop framing (``joint_radii``) still
 use these segments.
 
-Segmentation labels (uint8): 0 background; left hand 1 palm, 2..6 thumb..little; right hand
-7 palm, 8..12 thumb..little.
+Segmentation labels: ``skeleton.parts`` (re-exported here for the renderer).
 """
 
 from __future__ import annotations
@@ -18,33 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handperception.skeleton.definition import FINGER_JOINTS, FINGER_NAMES, ROOT
-
-BACKGROUND = 0
-LEFT_PALM = 1
-RIGHT_PALM = 7
-NUM_LABELS = 13
-LABEL_NAMES: tuple[str, ...] = ("background",) + tuple(
-    f"{side}_{part}" for side in ("left", "right") for part in ("palm",) + FINGER_NAMES
-)
-
-
-def palm_label(is_left: bool) -> int:
-    return LEFT_PALM if is_left else RIGHT_PALM
-
-
-def finger_label(is_left: bool, finger: int) -> int:
-    """Label of finger 0..4 (thumb..little) of a left or right hand."""
-    if not 0 <= finger < len(FINGER_NAMES):
-        raise ValueError(f"finger index {finger} outside 0..4")
-    return palm_label(is_left) + 1 + finger
-
-
-def hand_of_label(label: np.ndarray) -> np.ndarray:
-    """Labels -> 0 background, 1 left hand, 2 right hand (same shape)."""
-    label = np.asarray(label)
-    return np.where(label == BACKGROUND, 0, np.where(label < RIGHT_PALM, 1, 2))
-
+from handperception.skeleton.definition import FINGER_JOINTS, ROOT
+from handperception.skeleton.parts import finger_label, palm_label
 
 # Radii (m, mean hand) of the articulated bones, base to tip, thumb..little.
 _PHALANX_RADII = np.array(

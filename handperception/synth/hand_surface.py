@@ -16,7 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from handperception.synth.hand_model import Capsules, hand_capsules, palm_label
+from handperception.skeleton.parts import palm_label
+from handperception.synth.hand_model import Capsules, hand_capsules
 
 # Surface template of a capsule: rings along the cylinder plus latitude rings on each cap.
 _AROUND = 12

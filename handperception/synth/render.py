@@ -13,7 +13,7 @@ each vertex labelled by the bone that moves it most.
 
 Output conventions: rgb uint8 (H, W, 3); depth float32 metres along the optical axis, 0 where no
 hand was hit (as depth cameras report "no return"); segmentation uint8 with the labels of
-``synth.hand_model`` (0 background, 1-6 left palm/thumb..little, 7-12 right).
+``skeleton.parts`` (0 background, 1-6 left palm/thumb..little, 7-12 right).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ import numpy as np
 from handperception.geometry.camera import PinholeCamera
 from handperception.skeleton.definition import FINGER_JOINTS, finger_of_joint
 from handperception.skeleton.kinematics import HandParameters
+from handperception.skeleton.parts import finger_label, palm_label
 from handperception.synth.arm import ArmLook, arm_tubes, open_wrist, sample_arm
 from handperception.synth.backgrounds import random_background
 from handperception.synth.effects import apply_sensor_effects, jpeg_round_trip
 from handperception.synth.hand_mesh import DRIVES, HandMesh, load_hand_mesh, vertex_normals
-from handperception.synth.hand_model import finger_label, hand_capsules, palm_label
+from handperception.synth.hand_model import hand_capsules
 from handperception.synth.lighting import (
     sample_lighting,
     screen_occlusion,

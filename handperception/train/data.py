@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -116,3 +117,10 @@ def concatenate(parts: list[ArrayDataset]) -> ArrayDataset:
         )
     except ValueError as error:
         raise ValueError(f"training sets do not stack (different crop sizes?): {error}") from error
+
+
+def endless(loader: Iterable) -> Iterator:
+    """The loader's batches, epoch after epoch, reshuffled each epoch (``itertools.cycle`` would
+    replay the first epoch's batches in the same order, and keep all of them in memory)."""
+    while True:
+        yield from loader

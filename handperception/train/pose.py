@@ -7,8 +7,6 @@ from the loss. Batches are the dicts of ``synth.dataset`` collated by torch (one
 
 from __future__ import annotations
 
-from itertools import cycle
-
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -16,6 +14,7 @@ from tqdm import tqdm
 from handperception.losses.pose import PoseLoss, PoseTarget
 from handperception.models.pose2p5d import HandPoseNet
 from handperception.train.augment import Augmentation
+from handperception.train.data import endless
 
 
 def _trainable_parameters(model: nn.Module, prefixes: tuple[str, ...] | None) -> list:
@@ -88,8 +87,8 @@ def train_pose(
     statistics, so the frozen part computes exactly what it computed before.
 
     With loader_2d_only, even steps use a fully labelled batch and odd steps a 2D-only one;
-    each loader is cycled as often as needed. ``augment`` changes every batch (its draws seeded
-    by ``seed``). Each history entry has "step", "has_3d" and the
+    each loader is read epoch after epoch, reshuffled. ``augment`` changes every batch (its
+    draws seeded by ``seed``). Each history entry has "step", "has_3d" and the
     weighted terms of PoseLoss (floats).
     """
     if steps <= 0 or not lr > 0:
@@ -102,8 +101,8 @@ def train_pose(
     optimiser = torch.optim.Adam(parameters, lr=lr)
     # Cosine decay to zero: the last steps average out batch noise instead of bouncing on it.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    sources = [(cycle(loader_3d), True)] + (
-        [(cycle(loader_2d_only), False)] if loader_2d_only is not None else []
+    sources = [(endless(loader_3d), True)] + (
+        [(endless(loader_2d_only), False)] if loader_2d_only is not None else []
     )
     generator = torch.Generator().manual_seed(seed)
     history = []

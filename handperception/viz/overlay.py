@@ -1,5 +1,5 @@
-"""Overlays for the annotated video and debug images: skeletons coloured per finger, gaze
-arrows and a heads-up line of rate and latency."""
+"""Overlays for the annotated video and debug images: skeletons coloured per finger, hand-part
+labels coloured per part, gaze arrows and a heads-up line of rate and latency."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 
 from handperception.results import GazeEstimate, HandEstimate
 from handperception.skeleton import BONES
-from handperception.skeleton.palette import WRIST_RGB, finger_rgb
+from handperception.skeleton.palette import PART_RGB, WRIST_RGB, finger_rgb
+
+_PART_COLOURS = np.array(PART_RGB, dtype=np.float32)
 
 
 def draw_hand(
@@ -48,6 +50,22 @@ def draw_hands(image: np.ndarray, hands: list[HandEstimate]) -> None:
         draw_hand(
             image, hand.joints_2d, f"{hand.handedness} {hand.score:.2f}", hand.joint_confidence
         )
+
+
+def draw_part_labels(image: np.ndarray, labels: np.ndarray, alpha: float = 0.5) -> None:
+    """Blend each labelled pixel's part colour (``PART_RGB``) over an (H, W, 3) uint8 RGB image,
+    in place, with opacity ``alpha``; background (0) and values that are no label stay as they
+    are. ``labels``: (H, W) part labels of ``skeleton.parts``."""
+    if labels.shape != image.shape[:2]:
+        raise ValueError(f"labels are {labels.shape}, the image {image.shape[:2]}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    drawn = (labels > 0) & (labels < len(PART_RGB))
+    if not drawn.any():
+        return
+    colours = _PART_COLOURS[labels[drawn]]
+    blended = (1.0 - alpha) * image[drawn] + alpha * colours
+    image[drawn] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
 
 
 def draw_gaze(image: np.ndarray, gaze: GazeEstimate, project, length_m: float = 0.15) -> None:

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from handperception.bench.report import latency_rows, write_report
+from handperception.bench.report import LATENCY_GOALS_MS, goals_met, latency_rows, write_report
 from handperception.bench.synth import benchmark_grasps
 from handperception.runtime.timing import summarize_ms, time_calls
 from handperception.synth.grasps import sample_grasp
@@ -49,6 +49,32 @@ def test_report_collects_every_latency_and_writes_json_and_plot(tmp_path):
     ]
     json_path, plot_path = write_report(results, tmp_path)
     assert json.loads(json_path.read_text())["machine"]["cores"] == 2
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_latencies_with_a_goal_are_judged_by_it_and_marked_on_the_plot(tmp_path):
+    assert LATENCY_GOALS_MS["two_hand_pose_node/topics/two_hands"] == (60.0, 90.0)
+
+    def node(p50, p95):
+        latency = {"latency_p50_ms": p50, "latency_p95_ms": p95, "latency_p99_ms": p95}
+        return {"topics": {"/two_hands": latency}}
+
+    judged = goals_met({"two_hand_pose_node": node(55.0, 95.0), "other": node(1.0, 2.0)})
+    assert judged == {
+        "two_hand_pose_node/topics/two_hands": {
+            "goal_p50_ms": 60.0,
+            "goal_p95_ms": 90.0,
+            "p50_ms": 55.0,
+            "p95_ms": 95.0,
+            "met": False,
+        }
+    }
+    assert goals_met({"two_hand_pose_node": node(60.0, 90.0)})[
+        "two_hand_pose_node/topics/two_hands"
+    ]["met"]
+    assert goals_met({}) == {}
+    results = {"machine": {}, "benchmarks": {"two_hand_pose_node": node(55.0, 95.0)}}
+    _, plot_path = write_report(results, tmp_path)
     assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

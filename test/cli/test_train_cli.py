@@ -120,7 +120,33 @@ def test_a_config_typo_is_one_line_before_any_rendering(tmp_path, capsys):
 
     config = tmp_path / "typo.yaml"
     config.write_text("train: {step: 3}\n")
-    for model in ("hand", "gaze"):
+    for model in ("hand", "two_hands", "gaze"):
         assert main(["train", model, "--config", str(config)]) == 2
         error = capsys.readouterr().err.strip()
         assert "unknown keys ['step'] in 'train'" in error and "\n" not in error
+
+
+def test_two_hands_trains_and_saves_a_loadable_checkpoint(tmp_path, capsys):
+    from handperception.cli.main import main
+    from handperception.models.checkpoint import load_checkpoint
+
+    config = tmp_path / "two_hands.yaml"
+    config.write_text(
+        f"data: {{count: 4, crop_size: 32, cache_dir: {tmp_path}}}\n"
+        "train: {steps: 2, batch_size: 2, device: cpu}\n"
+        f"out: {tmp_path / 'two_hands.pt'}\n"
+    )
+    assert main(["train", "two_hands", "--config", str(config)]) == 0
+    assert "saved" in capsys.readouterr().out
+    model, model_config = load_checkpoint(tmp_path / "two_hands.pt", "two_hand_net")
+    assert model_config["fusion"] == "probabilities"
+    assert (tmp_path / "two_hands.loss.png").is_file()
+
+
+def test_two_hands_real_entries_are_checked_before_rendering(tmp_path, capsys):
+    from handperception.cli.main import main
+
+    config = tmp_path / "bad.yaml"
+    config.write_text("data: {real: [{root: /nowhere, split: train}]}\n")
+    assert main(["train", "two_hands", "--config", str(config)]) == 2
+    assert "data.real must be a list of ['count', 'root', 'split']" in capsys.readouterr().err

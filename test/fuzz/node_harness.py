@@ -48,6 +48,12 @@ CAMERA_FRAME_POINTS = ("joints", "origin", "left_eye_center", "right_eye_center"
 FUZZ_PARAMETERS: dict[str, dict] = {
     "hand_pose": {"detection_threshold": 0.0, "min_hand_confidence": 0.0, "max_hands": 2},
     "annotator": {"result_wait": 0.0},
+    # Both slots reported on every frame: the pair lifting runs on every input.
+    "two_hand_pose": {
+        "detection_threshold": 0.0,
+        "presence_threshold": 0.0,
+        "min_hand_confidence": 0.0,
+    },
 }
 # DDS delivery inside one process, for an input the node may hold unpaired, where the node does
 # not count what it receives
@@ -55,6 +61,43 @@ SETTLE_S = 0.05
 HANDLE_TIMEOUT_S = 30.0  # the slowest input (an 8K frame on a busy machine)
 # The frame a liveness check sends: noise, which every node handles (hand_pose finds "hands").
 GOOD_PIXELS = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+
+
+_UNTRAINED: dict[str, str] = {}
+
+
+def untrained_two_hand_checkpoint() -> str:
+    """A TwoHandNet checkpoint of fixed random weights, written once per process: the two-hand
+    node is fuzzed whether or not checkpoints/two_hands_tiny.pt has been trained, and random
+    weights answer noise with anything, which is what the node must survive."""
+    if "two_hand_pose" not in _UNTRAINED:
+        import atexit
+        import shutil
+        import tempfile
+
+        import torch
+
+        from handperception.models.checkpoint import save_checkpoint
+        from handperception.models.digit import TwoHandNet
+
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            net = TwoHandNet()
+        folder = tempfile.mkdtemp(prefix="fuzz_two_hands_")
+        atexit.register(shutil.rmtree, folder, True)
+        path = save_checkpoint(
+            f"{folder}/two_hands.pt", net, "two_hand_net", net.config, {"crop_size": 128}
+        )
+        _UNTRAINED["two_hand_pose"] = str(path)
+    return _UNTRAINED["two_hand_pose"]
+
+
+def fuzz_parameters(kind: str) -> dict:
+    """FUZZ_PARAMETERS of ``kind``, with the checkpoint a node needs that may not be trained."""
+    parameters = dict(FUZZ_PARAMETERS.get(kind, {}))
+    if kind == "two_hand_pose":
+        parameters["checkpoint"] = untrained_two_hand_checkpoint()
+    return parameters
 
 
 def image_node_kinds() -> list[str]:
@@ -173,7 +216,7 @@ class FuzzedNode:
     def __init__(self, kind: str):
         self.kind = kind
         self.ros = RosHarness()
-        overrides = [Parameter(k, value=v) for k, v in FUZZ_PARAMETERS.get(kind, {}).items()]
+        overrides = [Parameter(k, value=v) for k, v in fuzz_parameters(kind).items()]
         remap = ["--ros-args", "-r", f"image:={IMAGE_TOPIC}", "-r", f"camera_info:={INFO_TOPIC}"]
         self.node = node_class(kind)(
             context=self.ros.context, parameter_overrides=overrides, cli_args=remap

@@ -29,5 +29,5 @@ def test_points_behind_the_camera_or_out_of_reach_are_found():
 
 
 def test_the_image_nodes_are_found_from_the_runners_list():
-    assert {"hand_pose", "gaze", "annotator"} <= set(image_node_kinds())
+    assert {"hand_pose", "gaze", "two_hand_pose", "annotator"} <= set(image_node_kinds())
     assert "camera_source" not in image_node_kinds()

@@ -78,6 +78,8 @@ def test_every_topic_is_published_or_planned_and_only_published_ones_are_enabled
         ("rviz_default_plugins/Image", "/annotator/image"),
         ("rviz_default_plugins/Image", "/camera/image_raw"),
         ("rviz_default_plugins/MarkerArray", "/hand_pose/markers"),
+        ("rviz_default_plugins/MarkerArray", "/two_hand_pose/markers"),
+        ("rviz_default_plugins/Image", "/two_hand_pose/segmentation"),
         ("rviz_default_plugins/MarkerArray", "/hand_mesh/markers"),
         ("rviz_default_plugins/MarkerArray", "/gaze/markers"),
         ("rviz_default_plugins/MarkerArray", "/grasp_synthesis/markers"),

@@ -55,6 +55,8 @@ def _write(path, model="hand_pose_net", config=None, state_dict=None, meta=None)
         ("hand_detector", {"input_width": 100_000}, "input_width must be an integer in 4..1280"),
         ("hand_detector", {"input_height": 122}, "input_height must be a multiple of 4"),
         ("hand_detector", {"input_width": True}, "input_width must be an integer"),
+        ("two_hand_net", {"fusion": "soft"}, "fusion must be one of"),
+        ("two_hand_net", {"output_stride": 4.0}, "output_stride must be one of"),
         ("deep_pictorial_gaze", {"channels": 100_000}, "channels must be an integer in 4..256"),
         ("deep_pictorial_gaze", {"stacks": 1000}, "stacks must be an integer in 1..4"),
         ("deep_pictorial_gaze", {"depth": "2"}, "depth must be an integer in 1..4"),

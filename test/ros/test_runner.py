@@ -33,7 +33,14 @@ def stamp_ns(header) -> int:
 
 
 def test_config_names_known_nodes(tmp_path):
-    assert graph_nodes(DEMO) == ["camera_source", "hand_pose", "gaze", "annotator", "bag_recorder"]
+    assert graph_nodes(DEMO) == [
+        "camera_source",
+        "hand_pose",
+        "gaze",
+        "two_hand_pose",
+        "annotator",
+        "bag_recorder",
+    ]
     bad = tmp_path / "bad.yaml"
     bad.write_text("teleporter:\n  ros__parameters: {}\n")
     with pytest.raises(ValueError, match="unknown node"):
@@ -85,10 +92,12 @@ def test_demo_graph_end_to_end(tmp_path):
     assert annotated and {stamp_ns(a.header) for a in annotated} <= {
         stamp_ns(i.header) for i in images
     }
-    # the hands' wrist frames, on /tf at the stamps of the HandArrays holding those hands
+    # both hand nodes' wrist frames (the two-hand node's under its tf_prefix), on /tf at the
+    # stamps of the HandArrays holding those hands
     wrists = {
-        (stamp_ns(array.header), f"hand_{hand.id}_wrist")
-        for array in bag["/hands"]
+        (stamp_ns(array.header), f"{prefix}hand_{hand.id}_wrist")
+        for topic, prefix in (("/hands", ""), ("/two_hands", "two_hands/"))
+        for array in bag[topic]
         for hand in array.hands
     }
     transforms = {
@@ -98,6 +107,14 @@ def test_demo_graph_end_to_end(tmp_path):
         if transform.child_frame_id.endswith("_wrist")  # not the gazes' frames
     }
     assert wrists and transforms and transforms <= wrists
+    # the two-hand node's part labels: mono8 frames of the camera's, at its images' stamps
+    segmentations = bag["/two_hand_pose/segmentation"]
+    assert segmentations and {stamp_ns(s.header) for s in segmentations} <= {
+        stamp_ns(i.header) for i in images
+    }
+    first = segmentations[0]
+    assert (first.width, first.height, first.encoding) == (160, 120, "mono8")
+    assert np.frombuffer(first.data, np.uint8).max() <= 12
 
 
 @pytest.mark.slow

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from handperception.geometry.camera import PinholeCamera
+from handperception.skeleton.parts import finger_label, hand_of_label, palm_label
 from handperception.synth import photos, raster
 from handperception.synth.hand_mesh import hand_mesh_path
-from handperception.synth.hand_model import finger_label, hand_of_label, palm_label
 from handperception.synth.photos import installed_photo_paths, photo_background, photo_library
 from handperception.synth.raster import rasterize
 from handperception.synth.scenes import two_hand_crop

@@ -5,8 +5,8 @@ import pytest
 
 from handperception.geometry.camera import PinholeCamera
 from handperception.skeleton.kinematics import HandParameters
+from handperception.skeleton.parts import finger_label, hand_of_label
 from handperception.synth.dataset import ShardDataset, SynthHandDataset, write_shards
-from handperception.synth.hand_model import finger_label, hand_of_label
 from handperception.synth.render import render_hands
 from handperception.synth.scenes import full_frame, hand_crop, two_hand_crop
 from handperception.synth.splits import load_split, make_split, parse_ranges

@@ -48,6 +48,15 @@ _PIPELINE_PARAMETERS = {
 }
 
 
+# The user's hand size, shared by the nodes that lift hands to metric 3D.
+BONE_LENGTH_PARAMETER = (
+    "bone_length",
+    0.0,
+    "wrist-to-middle-MCP length of the user's hand, metres (0: the mean hand)",
+    Allowed(0.03, 0.2, extra=0.0),
+)
+
+
 def _draw_hands(canvas, hands, camera) -> None:
     draw_hands(canvas, hands)
 
@@ -90,12 +99,7 @@ class HandPoseNode(PerceptionNode):
             "checkpoints/detector_tiny.pt",
             "HandDetector checkpoint (relative: from . or the package)",
         )
-        self.declare(
-            "bone_length",
-            0.0,
-            "wrist-to-middle-MCP length of the user's hand, metres (0: the mean hand)",
-            Allowed(0.03, 0.2, extra=0.0),
-        )
+        self.declare(*BONE_LENGTH_PARAMETER)
 
     def load_pipeline(self, device: str):
         p = self.params

@@ -1,0 +1,126 @@
+"""The two-hand pipeline's mechanics with an untrained network and a scripted detector: where it
+crops, when the detector runs, slots to handedness, labels back into the frame, mirroring."""
+
+import numpy as np
+import pytest
+import torch
+
+from handperception.geometry.camera import PinholeCamera
+from handperception.geometry.crops import CropBox
+from handperception.models.detector import Detection
+from handperception.models.digit import TwoHandNet
+from handperception.pipeline.two_hand_pose import (
+    MIRRORED_LABELS,
+    TwoHandPoseConfig,
+    TwoHandPosePipeline,
+    _paste_labels,
+    side_agreement,
+)
+from handperception.skeleton.parts import LABEL_NAMES
+
+CAMERA = PinholeCamera.from_fov(320, 240, 60)
+# Everything the untrained network says is reported: presence and confidence thresholds at 0.
+EVERYTHING = dict(presence_threshold=0.0, min_hand_confidence=0.0, tracking_confidence=0.0)
+
+
+class ScriptedDetector:
+    def __init__(self, boxes):
+        self.boxes, self.calls = boxes, 0
+
+    def detect(self, frames, score_threshold, max_hands):
+        self.calls += 1
+        assert max_hands == 2
+        return [[Detection(np.array(b, float), 0.9, "left", 0.9) for b in self.boxes]]
+
+
+def _pipeline(boxes, **config):
+    torch.manual_seed(0)
+    detector = ScriptedDetector(boxes)
+    pipeline = TwoHandPosePipeline(
+        TwoHandNet(), detector, TwoHandPoseConfig(crop_size=64, smoothing=False, **config)
+    )
+    return pipeline, detector
+
+
+def _frame():
+    return np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+
+
+def test_no_detection_no_hands_and_an_empty_label_image():
+    pipeline, detector = _pipeline([], **EVERYTHING)
+    result = pipeline.process(_frame(), CAMERA, 0.0)
+    assert result.hands == [] and result.detector_ran and detector.calls == 1
+    assert result.segmentation.shape == (240, 320) and not result.segmentation.any()
+
+
+def test_one_crop_around_both_detections_and_hands_by_slot():
+    pipeline, _ = _pipeline([[100, 80, 140, 130], [150, 90, 200, 140]], **EVERYTHING)
+    result = pipeline.process(_frame(), CAMERA, 0.0)
+    assert [(h.handedness, h.track_id) for h in result.hands] == [("left", 0), ("right", 1)]
+    x, y, w, h = result.hands[0].roi
+    assert w == h and x <= 100 and y <= 80 and x + w >= 200 and y + h >= 140
+    outside = np.ones((240, 320), bool)
+    outside[max(y, 0) : y + h, max(x, 0) : x + w] = False
+    assert not result.segmentation[outside].any()
+    for hand in result.hands:
+        assert np.all(np.isfinite(hand.joints_3d)) and np.all(hand.joints_3d[:, 2] > 0)
+
+
+def test_the_detector_runs_again_only_when_due():
+    pipeline, detector = _pipeline([[100, 80, 200, 140]], detection_interval=3, **EVERYTHING)
+    ran = [pipeline.process(_frame(), CAMERA, i / 30).detector_ran for i in range(6)]
+    assert ran == [True, False, False, True, False, False] and detector.calls == 2
+
+
+def test_low_presence_hands_are_not_reported_nor_segmented_and_tracking_stops():
+    pipeline, detector = _pipeline([[100, 80, 200, 140]], presence_threshold=1.0)
+    for i in range(3):
+        result = pipeline.process(_frame(), CAMERA, i / 30)
+        assert result.hands == [] and not result.segmentation.any()
+    assert detector.calls == 3
+
+
+def test_hands_far_apart_are_not_cropped_together():
+    pipeline, _ = _pipeline([[10, 10, 40, 40], [280, 200, 310, 230]], **EVERYTHING)
+    x, y, side, _ = pipeline.process(_frame(), CAMERA, 0.0).hands[0].roi
+    assert x + side < 100 and y + side < 100  # around the first (best-scoring) hand only
+
+
+def test_side_agreement_reads_the_labels_under_the_joints():
+    labels = np.zeros((8, 8), np.uint8)
+    labels[:, :4] = 3  # left index finger
+    labels[:, 4:] = 9  # right index finger
+    uv = np.array([[1.0, 1.0]] * 15 + [[6.0, 1.0]] * 5 + [[6.2, 7.4]])
+    assert side_agreement(labels, uv, 0) == pytest.approx(15 / 21)
+    assert side_agreement(labels, uv, 1) == pytest.approx(6 / 21)
+    assert side_agreement(np.zeros((8, 8), np.uint8), uv, 0) == 0.5
+
+
+def test_mirrored_swaps_hands_and_labels():
+    boxes = [[100, 80, 140, 130], [150, 90, 200, 140]]
+    plain = _pipeline(boxes, **EVERYTHING)[0].process(_frame(), CAMERA, 0.0)
+    mirrored = _pipeline(boxes, mirrored=True, **EVERYTHING)[0].process(_frame(), CAMERA, 0.0)
+    assert [h.handedness for h in mirrored.hands] == ["right", "left"]
+    # The person's left hand is id 0 either way (its tf frame and smoothing track follow it).
+    assert {h.handedness: h.track_id for h in mirrored.hands} == {"left": 0, "right": 1}
+    np.testing.assert_array_equal(mirrored.segmentation, MIRRORED_LABELS[plain.segmentation])
+
+
+def test_the_mirror_table_swaps_each_part_for_the_same_part_of_the_other_hand():
+    names = [LABEL_NAMES[MIRRORED_LABELS[label]] for label in range(len(LABEL_NAMES))]
+    swapped = [n.replace("left", "@").replace("right", "left").replace("@", "right") for n in names]
+    assert swapped == list(LABEL_NAMES)
+
+
+def test_labels_pasted_across_the_frame_border_are_clipped():
+    frame = np.zeros((10, 10), np.uint8)
+    _paste_labels(frame, np.full((4, 4), 5, np.uint8), CropBox(-4, 6, 8), mirrored=False)
+    assert frame[6:, :4].tolist() == [[5] * 4] * 4 and frame.sum() == 5 * 16
+
+
+def test_wrong_frames_are_refused():
+    pipeline, _ = _pipeline([])
+    with pytest.raises(ValueError, match="uint8"):
+        pipeline.process(_frame().astype(np.float32), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="camera is"):
+        pipeline.process(_frame()[:100], CAMERA, 0.0)

@@ -1,0 +1,60 @@
+"""Two-hand items: hands in their side's slot, labels of the project's table, 0/1/2 hands mixed."""
+
+import numpy as np
+import pytest
+
+from handperception.skeleton.parts import HAND_SIDES, hand_of_label
+from handperception.synth.scenes import hand_crop, two_hand_crop
+from handperception.synth.splits import load_split
+from handperception.synth.two_hand_items import (
+    MIX,
+    TWO_HAND_FIELDS,
+    frame_to_slots,
+    mixed_item,
+)
+
+SPEC = load_split("interpolation")
+
+
+def test_two_hand_crop_fills_left_then_right_slot_with_the_renderers_labels():
+    frame = two_hand_crop(SPEC, "train", 0, 5, 64)
+    item = frame_to_slots(frame)
+    assert tuple(item) == TWO_HAND_FIELDS
+    assert item["present"].tolist() == [True, True]
+    for hand, is_left in enumerate(frame.is_left):
+        slot = HAND_SIDES.index("left" if is_left else "right")
+        np.testing.assert_array_equal(item["keypoints_3d"][slot], frame.keypoints_3d[hand])
+    # The labels of each slot's side cover the pixels its visible joints project to.
+    sides = hand_of_label(item["segmentation"])
+    for slot in range(2):
+        visible = item["keypoints_2d"][slot][item["visibility"][slot]].round().astype(int)
+        inside = (visible >= 0).all(1) & (visible < 64).all(1)
+        seen = sides[visible[inside, 1], visible[inside, 0]]
+        assert np.mean(seen == slot + 1) > 0.7
+
+
+def test_a_right_hand_alone_leaves_the_left_slot_empty():
+    index = next(i for i in range(50) if not hand_crop(SPEC, "train", 0, i, 32).is_left[0])
+    item = frame_to_slots(hand_crop(SPEC, "train", 0, index, 32))
+    assert item["present"].tolist() == [False, True]
+    assert not item["labelled"][0].any() and not item["keypoints_2d"][0].any()
+    assert set(np.unique(hand_of_label(item["segmentation"]))) <= {0, 2}
+
+
+def test_the_mix_has_none_one_and_two_hands_near_its_odds():
+    counts = np.bincount(
+        [int(mixed_item(SPEC, "train", 0, i, 16)["present"].sum()) for i in range(60)],
+        minlength=3,
+    )
+    expected = np.array([1 - MIX["two"] - MIX["one"], MIX["one"], MIX["two"]]) * 60
+    assert np.all(counts > 0) and np.all(np.abs(counts - expected) < 12), counts
+
+
+def test_items_are_deterministic_and_square_only():
+    a, b = mixed_item(SPEC, "test", 3, 7, 32), mixed_item(SPEC, "test", 3, 7, 32)
+    for name in TWO_HAND_FIELDS:
+        np.testing.assert_array_equal(a[name], b[name])
+    frame = two_hand_crop(SPEC, "train", 0, 0, 32)
+    wide = frame.__class__(**{**frame.__dict__, "rgb": np.zeros((32, 40, 3), np.uint8)})
+    with pytest.raises(ValueError, match="square"):
+        frame_to_slots(wide)
