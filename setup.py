@@ -18,6 +18,7 @@ NODES = {
     "hand_pose": "handperception.ros.nodes.hand_pose:main",
     "gaze": "handperception.ros.nodes.gaze:main",
     "two_hand_pose": "handperception.ros.nodes.two_hand_pose:main",
+    "hand_mesh": "handperception.ros.nodes.hand_mesh:main",
 }
 
 setup(

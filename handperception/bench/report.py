@@ -16,6 +16,8 @@ LATENCY_GOALS_MS: dict[str, tuple[float, float]] = {
     "gaze_pipeline/network": (15.0, 25.0),
     # the two-hand node alone, 640x480 synthetic:two_hands at 30 Hz, image stamp -> /two_hands
     "two_hand_pose_node/topics/two_hands": (60.0, 90.0),
+    # one HALO hand mesh at an effective 128^3, coarse to fine, model only (issue #17)
+    "halo_mesh/coarse_to_fine": (100.0, 150.0),
 }
 
 

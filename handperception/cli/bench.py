@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _suites(args):
     """name -> zero-argument callable returning that suite's results."""
     from handperception.bench.gaze import bench_gaze_pipeline
+    from handperception.bench.halo import bench_halo_mesh
     from handperception.bench.models import bench_models
     from handperception.bench.synth import (
         benchmark_grasps,
@@ -91,6 +92,8 @@ def _suites(args):
             delays=CAMERA_TO_TWO_HANDS,
         ),
         "models": lambda: bench_models(device, repeats),
+        # HALO meshes of held-out hands at 128^3: coarse to fine (timed) vs dense (once per hand)
+        "halo_mesh": lambda: bench_halo_mesh(device, 5 if args.quick else 30),
         "transport": lambda: bench_image_transport(frames),
         "demo_graph": lambda: bench_demo_graph(
             package_config_dir() / "demo.yaml", frames, hand_pose_overrides

@@ -10,12 +10,17 @@ Examples:
       --root ~/data/MPIIGaze --persons p00,p01 --out out/eval_mpiigaze
   handperception evaluate two_hands --model checkpoints/two_hands_tiny.pt --split all
       --count 300 --out out/eval_two_hands
+  handperception evaluate halo --model checkpoints/halo_tiny.pt --split all --count 100
+      --out out/eval_halo
 Writes evaluation.json, evaluation.md and (hands) evaluation.png (error per split, PCK curves).
 Gaze: mean/median/p90 angular error in degrees on the synthetic interpolation set and the
 head-pose and gaze-range extrapolation sets (eval.gaze), or on MPIIGaze / MPIIFaceGaze.
 Two hands (DIGIT): per synthetic split, crops with no hand, one or two (eval.two_hands): MPJPE
 of one-hand and two-hand crops, MRRPE, presence, handedness and part mIoU; evaluation.png shows
 the MPJPEs and MRRPE per split.
+HALO: per synthetic split (held-out poses, held-out shapes, extrapolated articulation) the
+volumetric IoU over --count hands and, on the first tenth of them (at most 20), the Chamfer
+distance (mm) of coarse-to-fine 128^3 meshes to the true skin (eval.halo); no plot.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, existing_file, positive_int
 
-TASKS = ("hand", "gaze", "two_hands")
+TASKS = ("hand", "gaze", "two_hands", "halo")
 GAZE_DATASETS = ("mpiigaze", "mpiifacegaze")
 
 
@@ -36,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         type=existing_file,
-        help="HandPoseNet (hand), DeepPictorialGaze (gaze) or TwoHandNet (two_hands) checkpoint",
+        help="HandPoseNet (hand), DeepPictorialGaze (gaze), TwoHandNet (two_hands) or HaloNet "
+        "(halo) checkpoint",
     )
     parser.add_argument(
         "--split",
@@ -123,12 +129,46 @@ def _run_gaze(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.n is None:
-        args.n = 300 if args.task == "two_hands" else 500
+        args.n = {"two_hands": 300, "halo": 100}.get(args.task, 500)
     if args.task == "gaze":
         return _run_gaze(args)
     if args.task == "two_hands":
         return _run_two_hands(args)
+    if args.task == "halo":
+        return _run_halo(args)
     return _run_hand(args)
+
+
+def _run_halo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from handperception.eval.halo import (
+        HALO_SPLITS,
+        evaluate_halo,
+        halo_markdown,
+        write_halo_report,
+    )
+    from handperception.models.checkpoint import CheckpointError, load_checkpoint
+    from handperception.runtime.device import resolve_device
+
+    if args.dataset:
+        raise CommandLineError("halo evaluates the synthetic splits only (no --dataset)")
+    if args.split != "all" and args.split not in HALO_SPLITS:
+        raise CommandLineError(f"--split must be 'all' or one of {list(HALO_SPLITS)} for halo")
+    device = resolve_device(args.device)
+    try:
+        model, _ = load_checkpoint(args.model, expected_model="halo", map_location=device)
+    except CheckpointError as error:
+        raise CommandLineError(f"--model {args.model}: {error}") from error
+    splits = HALO_SPLITS if args.split == "all" else (args.split,)
+    mesh_hands = min(20, max(1, args.n // 10))
+    results = evaluate_halo(model, splits, args.n, args.seed, device, mesh_hands=mesh_hands)
+    name = Path(args.model).stem
+    metadata = {"hands_per_split": args.n, "mesh_hands": mesh_hands, "seed": args.seed}
+    paths = write_halo_report(results, args.out, name, metadata)
+    print(halo_markdown(results, name))
+    print("wrote " + ", ".join(str(path) for path in paths.values()))
+    return 0
 
 
 def _run_two_hands(args: argparse.Namespace) -> int:

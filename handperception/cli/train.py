@@ -3,9 +3,11 @@
   handperception train hand --config config/train/hand_tiny.yaml [--set train.steps=500]
   handperception train two_hands --config config/train/two_hands_tiny.yaml
   handperception train gaze --config config/train/gaze_tiny.yaml [--set train.steps=500]
+  handperception train halo --config config/train/halo_tiny.yaml [--set train.steps=500]
   handperception train detector --steps 3000 --out checkpoints/detector_tiny.pt
 
-Hand, two_hands and gaze overrides: ``--set SECTION.KEY=VALUE`` (e.g. ``--set data.crop_size=64``).
+Hand, two_hands, gaze and halo overrides: ``--set SECTION.KEY=VALUE`` (e.g.
+``--set data.crop_size=64``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, positive_int
 
-MODELS = ("hand", "two_hands", "gaze", "detector")
+MODELS = ("hand", "two_hands", "gaze", "halo", "detector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=MODELS, help="which model to train")
-    parser.add_argument("--config", help="training YAML (hand, two_hands, gaze)")
+    parser.add_argument("--config", help="training YAML (hand, two_hands, gaze, halo)")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override a config value (hand, two_hands, gaze)",
+        help="override a config value (hand, two_hands, gaze, halo)",
     )
     parser.add_argument(
         "--steps", type=positive_int, default=3000, help="training steps (detector)"
@@ -117,6 +119,21 @@ def _train_gaze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_halo(args: argparse.Namespace) -> int:
+    from handperception.train.halo import train_halo
+
+    result = train_halo(_read_config(args))
+    last = result["history"][-50:]
+    scores = "".join(
+        f"; {split} IoU {values['iou']:.3f}" for split, values in result["evaluation"].items()
+    )
+    print(
+        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
+        f"{sum(r['total'] for r in last) / len(last):.4f}{scores}"
+    )
+    return 0
+
+
 def _train_detector(args: argparse.Namespace) -> int:
     from handperception.models.checkpoint import load_checkpoint, save_checkpoint
     from handperception.runtime.device import resolve_device
@@ -155,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         "hand": _train_hand,
         "two_hands": _train_two_hands,
         "gaze": _train_gaze,
+        "halo": _train_halo,
         "detector": _train_detector,
     }
     try:

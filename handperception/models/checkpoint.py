@@ -35,6 +35,7 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
     from handperception.models.detector import HandDetector
     from handperception.models.digit import TwoHandNet
     from handperception.models.gaze import DeepPictorialGaze
+    from handperception.models.halo import HaloNet
     from handperception.models.pose2p5d import HandPoseNet
 
     return {
@@ -42,6 +43,7 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
         "hand_detector": HandDetector,
         "deep_pictorial_gaze": DeepPictorialGaze,
         "two_hand_net": TwoHandNet,
+        "halo": HaloNet,
     }
 
 

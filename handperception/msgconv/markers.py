@@ -1,5 +1,6 @@
-"""rviz markers of hands (bones as a line list and joints as spheres, coloured per finger) and of
-gazes (an arrow from each eye along the face's gaze).
+"""rviz markers of hands (bones as a line list and joints as spheres, coloured per finger), of
+gazes (an arrow from each eye along the face's gaze) and of hand surfaces (a triangle list per
+hand, coloured by handedness).
 
 One MarkerArray per frame starts with DELETEALL, so hands and faces that left the view vanish in
 rviz instead of freezing at their last pose.
@@ -11,9 +12,10 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
+from handperception.msgconv.results import mesh_points
 from handperception.results import GazeEstimate, HandEstimate
 from handperception.skeleton import BONES
-from handperception.skeleton.palette import finger_rgb, unit_rgb
+from handperception.skeleton.palette import HANDEDNESS_RGB, finger_rgb, unit_rgb
 
 GAZE_RGBA = ColorRGBA(r=1.0, g=220 / 255, b=0.0, a=1.0)  # the annotated video's gaze arrows
 
@@ -95,4 +97,40 @@ def gaze_markers(
             arrow.color = GAZE_RGBA
             _set_lifetime(arrow, lifetime_s)
             markers.append(arrow)
+    return MarkerArray(markers=markers)
+
+
+def hand_mesh_markers(
+    meshes: list,
+    header,
+    namespace: str = "hand_mesh",
+    lifetime_s: float = 0.5,
+    vertex_points: list[list[Point]] | None = None,
+) -> MarkerArray:
+    """DELETEALL, then per hand one TRIANGLE_LIST marker (id: the track id) of its surface in
+    ``header``'s frame, opaque, in its handedness's colour (``palette.HANDEDNESS_RGB``).
+
+    ``meshes``: (HandEstimate, HandSurfaceMesh) pairs, ``pipeline.hand_mesh``'s. A marker lives
+    ``lifetime_s``: a hand whose meshes stop coming (lost, or the node stopped) vanishes instead
+    of freezing in rviz. ``vertex_points``: each mesh's vertices as Points when already made
+    (a HandMesh message's ``mesh.vertices``), so thousands of them are not made twice.
+    """
+    markers = [Marker(header=header, action=Marker.DELETEALL, ns=namespace)]
+    for index, (hand, surface) in enumerate(meshes):
+        marker = Marker(
+            header=header,
+            ns=namespace,
+            id=int(hand.track_id) & 0x7FFFFFFF,  # Marker.id is int32, a track id uint32
+            type=Marker.TRIANGLE_LIST,
+            action=Marker.ADD,
+        )
+        marker.pose.orientation.w = 1.0
+        marker.scale.x = marker.scale.y = marker.scale.z = 1.0  # vertices are metres already
+        r, g, b = unit_rgb(HANDEDNESS_RGB[hand.handedness])
+        marker.color = ColorRGBA(r=r, g=g, b=b, a=1.0)
+        # each Point made once, shared by the triangles around it
+        vertices = vertex_points[index] if vertex_points else mesh_points(surface.vertices)
+        marker.points = [vertices[i] for i in surface.faces.reshape(-1).tolist()]
+        _set_lifetime(marker, lifetime_s)
+        markers.append(marker)
     return MarkerArray(markers=markers)

@@ -10,6 +10,7 @@ import numpy as np
 import transforms3d
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
 from sensor_msgs.msg import RegionOfInterest
+from shape_msgs.msg import Mesh, MeshTriangle
 
 from handperception.results import GazeEstimate, GraspEstimate, HandEstimate
 from handperception.skeleton.frames import wrist_frame
@@ -20,6 +21,8 @@ from handperception_msgs.msg import (
     GraspProposalArray,
     Hand,
     HandArray,
+    HandMesh,
+    HandMeshArray,
 )
 
 _HANDEDNESS_TO_MSG = {"left": Hand.LEFT, "right": Hand.RIGHT, "unknown": Hand.UNKNOWN}
@@ -161,4 +164,80 @@ def msg_to_grasp(msg: GraspProposal) -> GraspEstimate:
         penetration_depth=msg.penetration_depth,
         penetration_volume=msg.penetration_volume,
         contact_ratio=msg.contact_ratio,
+    )
+
+
+# A hand's surface has thousands of vertices and triangles, each a Python message: these are
+# made without the generated setters' per-field checks when the generated classes keep their
+# fields in the slots below (rosidl_generator_py's layout), 2.5 times faster; otherwise through
+# the constructor. The values are checked here instead: finite floats, in-range indices.
+_FAST_POINTS = {"_x", "_y", "_z", "_check_fields"} <= set(getattr(Point, "__slots__", ()))
+_FAST_TRIANGLES = {"_vertex_indices", "_check_fields"} <= set(
+    getattr(MeshTriangle, "__slots__", ())
+)
+
+
+def _new_point(x: float, y: float, z: float) -> Point:
+    point = Point.__new__(Point)
+    point._x, point._y, point._z, point._check_fields = x, y, z, False
+    return point
+
+
+def _new_triangle(indices: np.ndarray) -> MeshTriangle:
+    triangle = MeshTriangle.__new__(MeshTriangle)
+    triangle._vertex_indices, triangle._check_fields = indices, False
+    return triangle
+
+
+def mesh_points(vertices: np.ndarray) -> list[Point]:
+    """(V, 3) finite metres -> V Points (ValueError for a NaN, an infinity or another shape)."""
+    vertices = np.asarray(vertices, dtype=np.float64)
+    if vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise ValueError(f"vertices must be (V, 3), got {vertices.shape}")
+    if not np.isfinite(vertices).all():
+        raise ValueError("vertices must be finite")
+    make = _new_point if _FAST_POINTS else lambda x, y, z: Point(x=x, y=y, z=z)
+    return [make(x, y, z) for x, y, z in vertices.tolist()]
+
+
+def mesh_to_msg(vertices: np.ndarray, faces: np.ndarray) -> Mesh:
+    """A triangle mesh as ``shape_msgs/Mesh``: (V, 3) finite vertices, (F, 3) vertex indices in
+    0..V-1 (ValueError otherwise, so no message points at a vertex that is not there)."""
+    points = mesh_points(vertices)
+    faces = np.asarray(faces)
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise ValueError(f"faces must be (F, 3), got {faces.shape}")
+    if faces.size and (faces.min() < 0 or faces.max() >= len(points)):
+        raise ValueError(f"face indices must lie in 0..{len(points) - 1}")
+    rows = faces.astype(np.uint32)
+    if _FAST_TRIANGLES:
+        triangles = [_new_triangle(row) for row in rows]
+    else:
+        triangles = [MeshTriangle(vertex_indices=row) for row in rows]
+    return Mesh(vertices=points, triangles=triangles)
+
+
+def msg_to_mesh(msg: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """``shape_msgs/Mesh`` -> ((V, 3) float64 vertices, (F, 3) int64 faces)."""
+    vertices = _array(msg.vertices).reshape(-1, 3)
+    faces = np.array([t.vertex_indices for t in msg.triangles], dtype=np.int64).reshape(-1, 3)
+    return vertices, faces
+
+
+def hand_mesh_to_msg(hand: HandEstimate, surface) -> HandMesh:
+    """One hand's surface (``models.halo.HandSurfaceMesh``: ``vertices`` (V, 3) metres in the
+    hand's frame, ``faces`` (F, 3), ``watertight``) with the hand's id and handedness."""
+    return HandMesh(
+        id=int(hand.track_id),
+        handedness=_HANDEDNESS_TO_MSG[hand.handedness],
+        mesh=mesh_to_msg(surface.vertices, surface.faces),
+        watertight=bool(surface.watertight),
+    )
+
+
+def meshes_to_msg(meshes: list, header) -> HandMeshArray:
+    """(HandEstimate, HandSurfaceMesh) pairs (``pipeline.hand_mesh``'s) -> a HandMeshArray with
+    ``header``, the source HandArray's."""
+    return HandMeshArray(
+        header=header, meshes=[hand_mesh_to_msg(hand, surface) for hand, surface in meshes]
     )

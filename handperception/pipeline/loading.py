@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handperception.models.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from handperception.pipeline.faces import (
@@ -22,6 +23,9 @@ from handperception.pipeline.mediapipe_backend import MediaPipeHandPipeline
 from handperception.pipeline.pose_estimator import CropPoseEstimator
 from handperception.pipeline.two_hand_pose import TwoHandPoseConfig, TwoHandPosePipeline
 from handperception.runtime.paths import package_root, resolve_package_path
+
+if TYPE_CHECKING:  # imported where used: the other pipelines load without HALO's model code
+    from handperception.pipeline.hand_mesh import HandMeshConfig, HandMeshPipeline
 
 
 def trained_crop_size(checkpoint: str | Path) -> int:
@@ -122,6 +126,25 @@ def load_two_hand_pose_pipeline(
     if bone_length_m is None:
         return TwoHandPosePipeline(model, detector, config, device)
     return TwoHandPosePipeline(model, detector, config, device, bone_length_m)
+
+
+HALO_TRAINING = "handperception train halo --config config/train/halo_tiny.yaml"
+
+
+def load_hand_mesh_pipeline(
+    checkpoint: str, config: HandMeshConfig, device: str = "cpu"
+) -> HandMeshPipeline:
+    """The HALO surface pipeline, ready before any hand arrives: FileNotFoundError for a missing
+    checkpoint, CheckpointError for one that is not a valid HALO model, each naming the command
+    that trains one."""
+    from handperception.pipeline.hand_mesh import HandMeshPipeline
+
+    path = _require(checkpoint, "HALO hand mesh", f"train one with `{HALO_TRAINING}`")
+    try:
+        model, _ = load_checkpoint(path, expected_model="halo", map_location=device)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; train a HALO model with `{HALO_TRAINING}`") from error
+    return HandMeshPipeline(model, config, device)
 
 
 GAZE_BACKENDS = ("network", "geometric")

@@ -27,6 +27,7 @@ NODE_KINDS: dict[str, str] = {
     "hand_pose": "handperception.ros.nodes.hand_pose:HandPoseNode",
     "gaze": "handperception.ros.nodes.gaze:GazeNode",
     "two_hand_pose": "handperception.ros.nodes.two_hand_pose:TwoHandPoseNode",
+    "hand_mesh": "handperception.ros.nodes.hand_mesh:HandMeshNode",
 }
 SHARED_KEY = "/**"
 

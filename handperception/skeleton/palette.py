@@ -52,3 +52,12 @@ PART_RGB: tuple[tuple[int, int, int], ...] = (
     (245, 100, 150),  # right ring
     (200, 30, 100),  # right little
 )
+
+# Per handedness (``results.HANDEDNESS``), for pictures of a whole hand (the HALO surface
+# meshes in rviz): the left hand's cool and the right hand's warm index colours of PART_RGB, so a
+# mesh reads as the same hand as its part labels; a hand of unknown side in the palm's grey.
+HANDEDNESS_RGB: dict[str, tuple[int, int, int]] = {
+    "left": PART_RGB[3],
+    "right": PART_RGB[9],
+    "unknown": PALM_RGB,
+}

@@ -21,7 +21,6 @@ RVIZ2_DISPLAY_CLASSES = {
 RVIZ2_VIEW_CLASSES = {"rviz_default_plugins/Orbit"}
 # Outputs of nodes not built yet (README, Known limitations): their displays exist, disabled.
 PLANNED_TOPICS = {
-    "/hand_mesh/markers",  # HALO hand meshes
     "/grasp_synthesis/markers",  # grasp proposals
 }
 

@@ -38,6 +38,7 @@ def test_config_names_known_nodes(tmp_path):
         "hand_pose",
         "gaze",
         "two_hand_pose",
+        "hand_mesh",
         "annotator",
         "bag_recorder",
     ]

@@ -5,8 +5,7 @@ thin shell over TwoHandPosePipeline.
 
 Its hands are published as hand_pose's are (HandArray, markers, wrist tf frames: HAND_OUTPUTS),
 on their own topic and with their own tf prefix, so the two nodes run side by side on one camera.
-Track ids are the network's slots: 0 the left hand, 1 the right (with ``mirrored`` the pipeline
-swaps the handedness, not the ids).
+Track ids are the person's hands: 0 the left hand, 1 the right (with ``mirrored`` too).
 """
 
 from __future__ import annotations
@@ -80,8 +79,8 @@ TWO_HAND_OUTPUTS = replace(
     HAND_OUTPUTS,
     default_topic="two_hands",
     markers=_two_hand_markers,
-    tf_description="each hand's wrist as tf frame <tf_prefix>hand_<id>_wrist (id: the network's "
-    "slot, 0 left, 1 right), child of the image's frame",
+    tf_description="each hand's wrist as tf frame <tf_prefix>hand_<id>_wrist (id 0 the person's "
+    "left hand, 1 the right), child of the image's frame",
     default_tf_prefix="two_hands/",
 )
 
