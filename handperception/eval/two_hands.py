@@ -6,10 +6,11 @@ is reported separately for crops with one hand (``single``) and with two (``inte
 InterHand2.6M's root-relative protocol (each hand placed with its labelled wrist depth and size,
 so only the network's 2.5D is scored). What the node publishes goes further: metric 3D lifted
 without knowing the hand's size (``geometry.lifting``), and the two hands placed relative to each
-other with the network's wrist offset (MRRPE). A crop's hands sit in two fixed slots (left,
-right; ``skeleton.parts.HAND_SIDES``) with a presence score each, so "which hands" is scored as
-presence, hand count and handedness. The segmentation is scored over its 13 part labels and over
-the three hand labels {background, left, right}.
+other with the network's wrist offset (MRRPE). A crop's hands sit in two fixed slots (the
+leftmost wrist in the image first; ``synth.two_hand_items``) with a presence score and a
+handedness each, so "which hands" is scored as presence, hand count and handedness. The
+segmentation is scored over its 13 part labels and over the three hand labels {background,
+left, right}.
 
 Metrics (``evaluate_two_hand_model``'s docstring has the definitions): millimetres (``_mm``),
 pixels (``_px``), fractions in [0, 1] (accuracies, mIoU) and item counts. A metric whose items
@@ -18,19 +19,19 @@ are absent from the set (no one-hand crop, no part labels) is left out, never Na
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from handperception.eval.metrics import handedness_accuracy, keypoint_errors, mrrpe
 from handperception.eval.segmentation import confusion_matrix, iou_from_confusion
 from handperception.geometry.lifting import backproject_2p5d, lift_all_bones, lift_hand_pair
 from handperception.losses.biomechanical import reference_length
-from handperception.models.digit import TwoHandOutput
+from handperception.models.digit import TwoHandPrediction, predict_crops
 from handperception.skeleton.definition import NUM_JOINTS, ROOT
 from handperception.skeleton.parts import HAND_SIDES, NUM_LABELS, hand_of_label
 from handperception.synth.two_hand_items import TWO_HAND_FIELDS
@@ -45,7 +46,6 @@ TWO_HAND_SPLITS: tuple[str, ...] = (
 # Test items are drawn with this offset on the seed, disjoint from any training set's seed.
 TEST_SEED_OFFSET = 1_000_000
 NUM_HANDS = len(HAND_SIDES)
-LEFT, RIGHT = HAND_SIDES.index("left"), HAND_SIDES.index("right")
 # Table columns (metric, header, kind): kind "mm"/"px" one decimal, "pct" a fraction shown in %,
 # "count" an integer.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -73,6 +73,7 @@ _PREDICTION_SHAPES = {
     "uv": (NUM_HANDS, NUM_JOINTS, 2),
     "depth": (NUM_HANDS, NUM_JOINTS),
     "presence": (NUM_HANDS,),
+    "left_probability": (NUM_HANDS,),
     "root_offset": (),
 }
 
@@ -83,18 +84,9 @@ def predict_two_hands(
     device: str | torch.device = "cpu",
     batch_size: int = 64,
 ) -> dict[str, np.ndarray]:
-    """Run a TwoHandNet-like model on crops.
-
-    Args:
-        model: returns a ``models.digit.TwoHandOutput`` for (B, 3, H, W) float images in [0, 1];
-            moved to ``device`` and put in eval mode.
-        rgb: (N, H, W, 3) uint8 crops (square S x S for the network's training data).
-    Returns:
-        numpy arrays: uv (N, 2, 21, 2) crop pixels, depth (N, 2, 21) reference-bone units,
-        confidence (N, 2, 21), presence (N, 2) probabilities (sigmoid of the logits),
-        root_offset (N,) and labels (N, H, W) uint8, the argmax of the segmentation logits
-        upsampled bilinearly to the crop size (centre-aligned, as the training labels).
-    """
+    """``models.digit.predict_crops`` over (N, S, S, 3) uint8 crops in batches of
+    ``batch_size``: numpy arrays uv, depth, confidence, presence, left_probability, root_offset
+    and labels (N, S, S), as ``TwoHandPrediction``'s fields."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8 or not len(rgb):
         raise ValueError(
@@ -102,28 +94,15 @@ def predict_two_hands(
         )
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-    size = tuple(rgb.shape[1:3])
-    model = model.to(device).eval()
-    parts: dict[str, list[np.ndarray]] = {
-        name: [] for name in ("uv", "depth", "confidence", "presence", "root_offset", "labels")
+    model = model.to(device)
+    chunks = [
+        predict_crops(model, rgb[start : start + batch_size], device)
+        for start in range(0, len(rgb), batch_size)
+    ]
+    return {
+        field.name: np.concatenate([getattr(chunk, field.name) for chunk in chunks])
+        for field in fields(TwoHandPrediction)
     }
-    with torch.no_grad():
-        for start in range(0, len(rgb), batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(rgb[start : start + batch_size]))
-            images = chunk.to(device).permute(0, 3, 1, 2).float() / 255.0
-            output = model(images)
-            if not isinstance(output, TwoHandOutput):
-                raise TypeError(f"the model returned {type(output).__name__}, not TwoHandOutput")
-            logits = F.interpolate(
-                output.segmentation_logits.float(), size=size, mode="bilinear", align_corners=False
-            )
-            parts["labels"].append(logits.argmax(1).to(torch.uint8).cpu().numpy())
-            parts["uv"].append(output.uv.float().cpu().numpy())
-            parts["depth"].append(output.depth.float().cpu().numpy())
-            parts["confidence"].append(output.confidence.float().cpu().numpy())
-            parts["presence"].append(torch.sigmoid(output.presence_logit.float()).cpu().numpy())
-            parts["root_offset"].append(output.root_offset.float().cpu().numpy())
-    return {name: np.concatenate(values) for name, values in parts.items()}
 
 
 def check_two_hand_arrays(arrays: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -147,6 +126,7 @@ def check_two_hand_arrays(arrays: dict[str, Any]) -> dict[str, np.ndarray]:
         ("labelled", (count, NUM_HANDS, NUM_JOINTS)),
         ("visibility", (count, NUM_HANDS, NUM_JOINTS)),
         ("present", (count, NUM_HANDS)),
+        ("is_left", (count, NUM_HANDS)),
     ):
         flags = np.asarray(arrays[name])
         check_shape(flags, name, shape)
@@ -194,7 +174,7 @@ def evaluate_two_hand_model(
 def two_hand_metrics(prediction: dict[str, Any], arrays: dict[str, Any]) -> dict[str, float]:
     """The metrics of predictions (``predict_two_hands``' fields) against labelled items.
 
-    A labelled hand is scored in the slot of its true side; every one of its 21 joints counts
+    A labelled hand is scored in its slot (``synth.two_hand_items``' order); all 21 joints count
     (the synthetic labels are complete; the items' ``labelled`` mask is not read). Items are
     ``single`` (one present hand), ``interacting`` (two) or ``empty`` (none).
 
@@ -207,11 +187,11 @@ def two_hand_metrics(prediction: dict[str, Any], arrays: dict[str, Any]) -> dict
       lifting, which does not know the hand's size: ``lift_hand_pair`` (with the predicted
       ``root_offset``) on two-hand items, ``lift_all_bones`` on one-hand items. Its gap to the
       two above is the cost of the unknown size (and of the perspective at a wrong distance).
-    * ``mrrpe_mm``: MRRPE (mm, ``eval.metrics.mrrpe``) of two-hand items, the left wrist's
-      position relative to the right one, from ``lift_hand_pair`` (the network's root offset);
+    * ``mrrpe_mm``: MRRPE (mm, ``eval.metrics.mrrpe``) of two-hand items, one wrist's position
+      relative to the other's, from ``lift_hand_pair`` (the network's root offset);
       ``mrrpe_independent_mm``: the same with each hand lifted alone by ``lift_all_bones``.
     * ``epe_2d_px``: mean 2D distance (pixels) of the joints of labelled hands.
-    * ``handedness_accuracy``: one-hand items whose most present slot is the true side.
+    * ``handedness_accuracy``: labelled hands whose P(left) > 0.5 is their side.
     * ``presence_accuracy``: slots (2 per item) where ``presence > 0.5`` equals ``present``.
     * ``hand_count_accuracy``: items whose number of slots above 0.5 equals their number of
       hands; ``count_accuracy_none``, ``_one``, ``_two``: the same over empty, one-hand and
@@ -260,9 +240,9 @@ def two_hand_metrics(prediction: dict[str, Any], arrays: dict[str, Any]) -> dict
     for name, kind in (("none", empty), ("one", single), ("two", interacting)):
         if kind.any():
             metrics[f"count_accuracy_{name}"] = float(right_count[kind].mean())
-    if single.any():
+    if present.any():
         metrics["handedness_accuracy"] = handedness_accuracy(
-            presence[single].argmax(1), present[single].argmax(1)
+            prediction["left_probability"][present] > 0.5, arrays["is_left"][present]
         )
 
     labelled = arrays["has_segmentation"]
@@ -320,12 +300,13 @@ def _lifted_metrics(
             depth[interacting].reshape(-1, NUM_JOINTS),
             np.repeat(K[interacting], NUM_HANDS, axis=0),
         ).reshape(pairs, NUM_HANDS, NUM_JOINTS, 3)
-        gt_right, gt_left = pair_truth[:, RIGHT, ROOT], pair_truth[:, LEFT, ROOT]
+        # The second wrist relative to the first (MRRPE's right/left, in slot order).
+        gt_second, gt_first = pair_truth[:, 1, ROOT], pair_truth[:, 0, ROOT]
         metrics["mrrpe_mm"] = 1000.0 * mrrpe(
-            pair[:, RIGHT, ROOT], pair[:, LEFT, ROOT], gt_right, gt_left
+            pair[:, 1, ROOT], pair[:, 0, ROOT], gt_second, gt_first
         )
         metrics["mrrpe_independent_mm"] = 1000.0 * mrrpe(
-            alone[:, RIGHT, ROOT], alone[:, LEFT, ROOT], gt_right, gt_left
+            alone[:, 1, ROOT], alone[:, 0, ROOT], gt_second, gt_first
         )
     errors, _ = keypoint_errors(np.concatenate(lifted), np.concatenate(truth), alignment="root")
     metrics["mpjpe_lifted_mm"] = 1000.0 * float(errors.mean())

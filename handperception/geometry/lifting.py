@@ -313,9 +313,10 @@ def lift_hand_pair(
     network; each hand is then re-placed at its wrist depth along the same pixel rays.
 
     Args:
-        uv: (B, 2, 21, 2) pixels, hands ordered left, right; depth: (B, 2, 21) root-relative in
-        reference-bone units; intrinsics: (B, 3, 3); root_offset: (B,) right wrist depth minus
-        left, in reference-bone units; bone_length_m: the reference bone, metres.
+        uv: (B, 2, 21, 2) pixels of a first and a second hand; depth: (B, 2, 21) root-relative
+        in reference-bone units; intrinsics: (B, 3, 3); root_offset: (B,) the second wrist's
+        depth minus the first's, in reference-bone units; bone_length_m: the reference bone,
+        metres.
     Returns:
         (B, 2, 21, 3) metres, camera frame.
     """

@@ -1,5 +1,5 @@
-"""Losses of the two-hand network: part segmentation, each present hand's 2.5D pose, presence
-and the wrists' relative depth.
+"""Losses of the two-hand network: part segmentation, each present hand's 2.5D pose, presence,
+handedness and the wrists' relative depth.
 
 Why masked per hand: a crop holds 0, 1 or 2 hands, so pose terms count only the slots whose hand
 is there (``present``) and the relative depth only crops with both; real images without part
@@ -29,7 +29,6 @@ from handperception.losses.pose import (
 from handperception.models.digit import NUM_HANDS, TwoHandOutput
 from handperception.models.heatmaps import image_to_heatmap
 from handperception.skeleton.definition import NUM_JOINTS, ROOT
-from handperception.skeleton.parts import HAND_SIDES
 
 # The biomechanical terms are off by default: from a random start they pin the early, collapsed
 # predictions (measured on 256 crops, 300 steps: 2D error 8.6 -> 7.9 heatmap px with them at
@@ -41,21 +40,21 @@ DEFAULT_WEIGHTS = {
     "depth": 1.0,
     "xyz": 1.0,
     "presence": 1.0,
+    "handedness": 1.0,
     "root": 1.0,
     "biomech": 0.0,
 }
-# Which slot is the left hand (the biomechanical terms mirror a left hand's angles).
-_IS_LEFT = torch.tensor([side == "left" for side in HAND_SIDES])
 
 
 @dataclass
 class TwoHandTarget:
-    """Labels of B crops (hand axis ordered as ``skeleton.parts.HAND_SIDES``).
+    """Labels of B crops (hand axis in slot order, ``synth.two_hand_items``).
 
     segmentation (B, H, W) int64 part labels at input resolution; has_segmentation (B,) bool;
     uv (B, 2, 21, 2) crop pixels; labelled (B, 2, 21) bool, joints with annotations (hidden ones
     too: where a hand hides the other's finger is the case DIGIT is for); present (B, 2) bool;
-    K (B, 3, 3); xyz (B, 2, 21, 3) metres, camera frame (read only where labelled); has_3d (B,).
+    is_left (B, 2) bool; K (B, 3, 3); xyz (B, 2, 21, 3) metres, camera frame (read only where
+    labelled); has_3d (B,).
     """
 
     segmentation: torch.Tensor
@@ -63,6 +62,7 @@ class TwoHandTarget:
     uv: torch.Tensor
     labelled: torch.Tensor
     present: torch.Tensor
+    is_left: torch.Tensor
     K: torch.Tensor
     xyz: torch.Tensor
     has_3d: torch.Tensor
@@ -109,6 +109,13 @@ class TwoHandLoss(nn.Module):
             "presence": weights["presence"]
             * F.binary_cross_entropy_with_logits(output.presence_logit, target.present.to(dtype)),
         }
+        hands = target.present
+        handedness = F.binary_cross_entropy_with_logits(
+            output.handedness_logit, target.is_left.to(dtype), reduction="none"
+        )
+        terms["handedness"] = (
+            weights["handedness"] * (handedness * hands).sum() / hands.sum().clamp(min=1)
+        )
         # The 2B hands of the batch, each with its crop's intrinsics. 2D terms count labelled
         # joints inside the crop (a heatmap cannot point outside it).
         hands = target.present.reshape(-1)
@@ -134,7 +141,7 @@ class TwoHandLoss(nn.Module):
         if self.biomech is not None and bool(hands.any()):
             depth = output.depth.reshape(-1, NUM_JOINTS)
             pose = constraint_pose(uv[hands], depth[hands], K[hands])
-            is_left = _IS_LEFT.to(hands.device).repeat(len(target.present))[hands]
+            is_left = target.is_left.reshape(-1)[hands]
             terms["biomech"] = weights["biomech"] * self.biomech(pose, is_left)["total"]
         terms["total"] = sum(terms.values())
         return terms
@@ -175,9 +182,8 @@ class TwoHandLoss(nn.Module):
 
 
 def wrist_depth_offset(xyz: torch.Tensor) -> torch.Tensor:
-    """(B, 2, 21, 3) metres, hands as HAND_SIDES -> (B,) the right wrist's depth minus the
-    left's, in units of the two hands' mean reference bone (what TwoHandNet's root_offset
+    """(B, 2, 21, 3) metres, hands in slot order -> (B,) the second wrist's depth minus the
+    first's, in units of the two hands' mean reference bone (what TwoHandNet's root_offset
     predicts)."""
-    left, right = HAND_SIDES.index("left"), HAND_SIDES.index("right")
-    unit = (reference_length(xyz[:, left]) + reference_length(xyz[:, right])) / 2
-    return (xyz[:, right, ROOT, 2] - xyz[:, left, ROOT, 2]) / unit
+    unit = (reference_length(xyz[:, 0]) + reference_length(xyz[:, 1])) / 2
+    return (xyz[:, 1, ROOT, 2] - xyz[:, 0, ROOT, 2]) / unit

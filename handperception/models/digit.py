@@ -5,12 +5,12 @@ cannot tell whose finger a pixel shows. DIGIT predicts, for every pixel, which h
 part it belongs to, and feeds those *probabilities* (not a hard mask) into the layers that make
 the keypoint heatmaps; the pose then reads where the network is unsure as well as what it chose.
 
-The network keeps two fixed slots, the person's left hand then right hand (``HAND_SIDES``), each
-with a presence score, so a crop with no hand, one hand or two is answered in the same shape;
-a slot's side is its handedness. Per hand it predicts 2.5D joints (pixels plus depth relative to
-the wrist in reference-bone units, as ``HandPoseNet``), and once per crop the right wrist's depth
-relative to the left's, which places the two hands relative to each other (what MRRPE scores).
-Metric 3D is ``geometry.lifting``'s job, with the crop's intrinsics.
+The network keeps two fixed slots, the hand whose wrist is further left in the image first
+(``synth.two_hand_items``), each with a presence score and a handedness, so a crop with no hand,
+one hand or two is answered in the same shape. Per hand it predicts 2.5D joints (pixels plus
+depth relative to the wrist in reference-bone units, as ``HandPoseNet``), and once per crop the
+second wrist's depth relative to the first's, which places the two hands relative to each other
+(what MRRPE scores). Metric 3D is ``geometry.lifting``'s job, with the crop's intrinsics.
 """
 
 from __future__ import annotations
@@ -44,13 +44,14 @@ NUM_HANDS = len(HAND_SIDES)
 @dataclass
 class TwoHandOutput:
     """What TwoHandNet predicts for B crops of size H x W (maps h x w = H/s x W/s); hand axis
-    ordered as HAND_SIDES (left, right).
+    in slot order (the leftmost wrist in the image first).
 
     segmentation_logits (B, 13, h, w) part labels of ``skeleton.parts``; heatmaps and
     probabilities (B, 2, 21, h, w); uv (B, 2, 21, 2) crop pixels; depth (B, 2, 21) root-relative
     depth in reference-bone units (wrist exactly 0); confidence (B, 2, 21) in [0, 1];
-    presence_logit (B, 2) > 0 means that hand is in the crop; root_offset (B,) the right wrist's
-    depth minus the left's, in reference-bone units.
+    presence_logit (B, 2) > 0 means that slot holds a hand; handedness_logit (B, 2) > 0 means it
+    is a left hand; root_offset (B,) the second wrist's depth minus the first's, in
+    reference-bone units.
     """
 
     segmentation_logits: torch.Tensor
@@ -60,6 +61,7 @@ class TwoHandOutput:
     depth: torch.Tensor
     confidence: torch.Tensor
     presence_logit: torch.Tensor
+    handedness_logit: torch.Tensor
     root_offset: torch.Tensor
 
 
@@ -71,7 +73,9 @@ class TwoHandNet(nn.Module):
     as DIGIT's two branches). The part probabilities are concatenated to the visual features
     and fully-convolutional layers turn them into a heatmap and a depth map per joint of each
     hand; a joint's depth is its depth map averaged under its heatmap (Iqbal et al. 2018).
-    Presence and the wrists' relative depth are read from the fused features, pooled.
+    Presence and the wrists' relative depth are read from the fused features, pooled; a hand's
+    handedness from the fused features under each of its joints (the part probabilities are
+    among them, and nails and creases sit at the joints: ``HandPoseNet``'s ``joints`` reading).
     """
 
     def __init__(self, size: str = "tiny", output_stride: int = 4, fusion: str = "probabilities"):
@@ -89,6 +93,7 @@ class TwoHandNet(nn.Module):
         self.fusion_layers = nn.Sequential(conv_bn_relu(fused, width), conv_bn_relu(width, width))
         self.pose_head = nn.Conv2d(width, 2 * NUM_HANDS * NUM_JOINTS, 1)
         self.presence = nn.Linear(width, NUM_HANDS)
+        self.handedness = nn.Linear(NUM_JOINTS * width, 1)
         self.root_offset = nn.Linear(width, 1)
         self.standardize = Standardize()
         self.fusion = fusion
@@ -126,6 +131,10 @@ class TwoHandNet(nn.Module):
         depth = (probabilities * depth_maps).sum((-2, -1)).view(batch, NUM_HANDS, NUM_JOINTS)
         pooled = fused.mean((-2, -1))
         hands = (batch, NUM_HANDS, NUM_JOINTS)
+        # Each hand's features under its joints; the weights are detached, so the handedness
+        # label never moves a keypoint.
+        under_joints = torch.einsum("bjhw,bchw->bjc", probabilities.detach(), fused)
+        handedness = self.handedness(under_joints.reshape(batch, NUM_HANDS, -1))[..., 0]
         return TwoHandOutput(
             segmentation_logits=segmentation_logits,
             heatmaps=heatmaps.view(*hands, height, width),
@@ -134,6 +143,7 @@ class TwoHandNet(nn.Module):
             depth=depth - depth[..., ROOT : ROOT + 1],
             confidence=peak_mass(probabilities, uv_heatmap).detach().view(hands),
             presence_logit=self.presence(pooled),
+            handedness_logit=handedness,
             root_offset=self.root_offset(pooled)[:, 0],
         )
 
@@ -152,15 +162,16 @@ class TwoHandNet(nn.Module):
 
 @dataclass
 class TwoHandPrediction:
-    """TwoHandNet's answer for B uint8 crops, as float64 numpy (hand axis HAND_SIDES): uv
-    (B, 2, 21, 2) crop pixels; depth (B, 2, 21); confidence (B, 2, 21); presence (B, 2)
-    probabilities; root_offset (B,); labels (B, S, S) uint8 part labels at crop resolution (the
-    logits upsampled bilinearly, then their argmax)."""
+    """TwoHandNet's answer for B uint8 crops, as float64 numpy (hand axis in slot order): uv
+    (B, 2, 21, 2) crop pixels; depth (B, 2, 21); confidence (B, 2, 21); presence (B, 2) and
+    left_probability (B, 2) probabilities; root_offset (B,); labels (B, S, S) uint8 part labels
+    at crop resolution (the logits upsampled bilinearly, then their argmax)."""
 
     uv: np.ndarray
     depth: np.ndarray
     confidence: np.ndarray
     presence: np.ndarray
+    left_probability: np.ndarray
     root_offset: np.ndarray
     labels: np.ndarray
 
@@ -187,6 +198,7 @@ def predict_crops(model: TwoHandNet, crops: np.ndarray, device: str = "cpu") -> 
         depth=numpy(output.depth),
         confidence=numpy(output.confidence),
         presence=numpy(torch.sigmoid(output.presence_logit)),
+        left_probability=numpy(torch.sigmoid(output.handedness_logit)),
         root_offset=numpy(output.root_offset),
         labels=logits.argmax(1).cpu().numpy().astype(np.uint8),
     )

@@ -2,11 +2,13 @@
 lifting as a pair, and the part segmentation back in the frame's pixels.
 
 Why one crop for both hands: two hands that interact are one problem (whose finger is this
-pixel?), so the network sees them together and answers in two fixed slots, left and right, each
-with a presence score; 0, 1 or 2 hands come out of the same call. The crop follows the hands'
-last keypoints, and the hand detector runs only to find the hands again (lost, uncertain, or
-every ``detection_interval`` frames), as in the single-hand pipeline. Pure (no ROS): the node
-is a thin shell over ``TwoHandPosePipeline.process``.
+pixel?), so the network sees them together and answers in two fixed slots (the leftmost wrist in
+the image first), each with a presence score and a handedness; 0, 1 or 2 hands come out of the
+same call. A person has one hand of each side: when the network calls both hands the same side,
+the less sure one is given the other side. The crop follows the hands' last keypoints, and the
+hand detector runs only to find the hands again (lost, uncertain, or every
+``detection_interval`` frames), as in the single-hand pipeline. Pure (no ROS): the node is a
+thin shell over ``TwoHandPosePipeline.process``.
 """
 
 from __future__ import annotations
@@ -125,10 +127,8 @@ class TwoHandPosePipeline:
         crop, crop_camera = crop_and_resize(rgb, model.raw, box, size)
         prediction = predict_crops(self.model, crop[None], self.device)
         result.hands, result.drops = self._hands(prediction, box, crop_camera, model, time_s)
-        published = [
-            HAND_SIDES.index(_own_side(h.handedness, self.config.mirrored)) for h in result.hands
-        ]
-        labels = _labels_of(prediction.labels[0], published)
+        image_sides = [_image_side(h.handedness, self.config.mirrored) for h in result.hands]
+        labels = _labels_of(prediction.labels[0], image_sides)
         _paste_labels(result.segmentation, labels, box, self.config.mirrored)
         if result.hands and min(h.score for h in result.hands) >= self.config.tracking_confidence:
             self._region = box_from_keypoints(np.concatenate([h.joints_2d for h in result.hands]))
@@ -176,6 +176,7 @@ class TwoHandPosePipeline:
         else:  # a distorted camera: lift where the ideal camera sees the joints
             uv, intrinsics = model.undistort(pixels), model.camera.matrix
         joints = self._lift(uv, prediction.depth[0], intrinsics, prediction.root_offset[0], present)
+        sides, side_scores = _sides(prediction.left_probability[0], present)
         hands, drops = [], []
         for slot in np.flatnonzero(present):
             joints_3d, joints_2d = joints[slot], pixels[slot]
@@ -190,7 +191,7 @@ class TwoHandPosePipeline:
             if score < config.min_hand_confidence:
                 drops.append("low_confidence")
                 continue
-            side = OTHER_SIDE[HAND_SIDES[slot]] if config.mirrored else HAND_SIDES[slot]
+            side = OTHER_SIDE[sides[slot]] if config.mirrored else sides[slot]
             # The person's left hand is always id 0 and the right id 1, mirrored or not.
             track_id = HAND_SIDES.index(side)
             if config.smoothing:
@@ -201,9 +202,7 @@ class TwoHandPosePipeline:
                     joints_2d=joints_2d,
                     joint_confidence=confidence,
                     handedness=side,
-                    handedness_score=side_agreement(
-                        prediction.labels[0], prediction.uv[0, slot], slot
-                    ),
+                    handedness_score=side_scores[slot],
                     score=score,
                     track_id=track_id,
                     roi=(box.x0, box.y0, box.side, box.side),
@@ -225,28 +224,28 @@ class TwoHandPosePipeline:
             return np.full((len(HAND_SIDES),) + depth.shape[1:] + (3,), np.nan)
 
 
-def side_agreement(labels: np.ndarray, uv: np.ndarray, slot: int) -> float:
-    """The probability a slot's handedness is right, as the part segmentation sees it: of the
-    hand labels under the hand's 21 joints (crop pixels), the share of its own side's; 0.5 when
-    no joint falls on a hand label (the segmentation has no opinion)."""
-    size = labels.shape[0]
-    pixels = np.clip(np.rint(uv), 0, size - 1).astype(int)
-    under = hand_of_label(labels[pixels[:, 1], pixels[:, 0]])
-    on_hand = under > 0
-    if not on_hand.any():
-        return 0.5
-    return float(np.mean(under[on_hand] == slot + 1))
+def _sides(left_probability: np.ndarray, present: np.ndarray) -> tuple[list[str], list[float]]:
+    """Each slot's side (image as it is) and the probability of it, from P(left) per slot; two
+    present hands called the same side are one of each, the surer one keeping its call."""
+    sides = ["left" if p >= 0.5 else "right" for p in left_probability]
+    scores = [float(max(p, 1.0 - p)) for p in left_probability]
+    if present.all() and sides[0] == sides[1]:
+        unsure = int(np.argmin(scores))
+        sides[unsure] = OTHER_SIDE[sides[unsure]]
+        scores[unsure] = 1.0 - scores[unsure]
+    return sides, scores
 
 
-def _own_side(published: str, mirrored: bool) -> str:
-    """The slot side of a published handedness (the image's side, before any mirroring)."""
+def _image_side(published: str, mirrored: bool) -> str:
+    """The side a published hand has in the image as it is (before undoing any mirroring)."""
     return OTHER_SIDE[published] if mirrored else published
 
 
-def _labels_of(labels: np.ndarray, slots: list[int]) -> np.ndarray:
+def _labels_of(labels: np.ndarray, image_sides: list[str]) -> np.ndarray:
     """The crop's labels with the parts of hands not published (absent, unsure, dropped) set to
     background, so the segmentation image and the hand array always agree."""
-    keep = np.isin(hand_of_label(labels), [0] + [slot + 1 for slot in slots])
+    kept = [0] + [HAND_SIDES.index(side) + 1 for side in image_sides]
+    keep = np.isin(hand_of_label(labels), kept)
     return np.where(keep, labels, 0).astype(np.uint8)
 
 

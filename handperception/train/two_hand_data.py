@@ -16,10 +16,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from handperception.data.interhand import HAND_ORDER
 from handperception.geometry.camera import PinholeCamera
 from handperception.geometry.crops import box_from_keypoints, crop_and_resize, frame_to_crop
 from handperception.losses.two_hands import TwoHandTarget
-from handperception.synth.two_hand_items import TWO_HAND_FIELDS, empty_slots
+from handperception.skeleton.definition import ROOT
+from handperception.synth.two_hand_items import TWO_HAND_FIELDS, empty_slots, slot_order
 from handperception.train.data import ArrayDataset
 
 
@@ -37,7 +39,7 @@ def synthetic_two_hand_items(
     from handperception.synth.dataset import ShardDataset, write_item_shards
     from handperception.synth.render import RENDERER_VERSION
     from handperception.synth.splits import load_split
-    from handperception.synth.two_hand_items import MIX, mixed_item
+    from handperception.synth.two_hand_items import ITEM_VERSION, MIX, mixed_item
 
     if count <= 0 or size < 8:
         raise ValueError(f"need count > 0 and size >= 8, got {count}, {size}")
@@ -57,6 +59,7 @@ def synthetic_two_hand_items(
         "size": size,
         "seed": seed,
         "mix": MIX,
+        "items": ITEM_VERSION,
         "renderer": RENDERER_VERSION,
     }
     key = hashlib.sha1(json.dumps(description, sort_keys=True).encode()).hexdigest()[:12]
@@ -94,7 +97,7 @@ def interhand_two_hand_items(
 
 def interhand_item(sample: dict, size: int) -> dict[str, np.ndarray] | None:
     """One InterHand2.6M sample (hands ordered [left, right], ``hand_valid``) -> a crop item
-    around its labelled hands, or None when no hand is labelled."""
+    around its labelled hands (in slot order), or None when no hand is labelled."""
     valid = np.asarray(sample["hand_valid"], bool)
     if not valid.any():
         return None
@@ -107,18 +110,17 @@ def interhand_item(sample: dict, size: int) -> dict[str, np.ndarray] | None:
     frame_camera = PinholeCamera.from_matrix(sample["K"], rgb.shape[1], rgb.shape[0])
     crop, camera = crop_and_resize(rgb, frame_camera, box, size)
     item = empty_slots(size)
-    item.update(
-        rgb=crop,
-        has_segmentation=np.array(False),
-        keypoints_2d=frame_to_crop(np.asarray(sample["keypoints_2d"]), box, size).astype(
-            np.float32
-        ),
-        keypoints_3d=np.where(valid[:, None, None], sample["keypoints_3d"], 0).astype(np.float32),
-        labelled=labelled,
-        visibility=labelled,
-        present=valid,
-        K=camera.matrix.astype(np.float32),
-    )
+    uv = frame_to_crop(np.asarray(sample["keypoints_2d"]), box, size).astype(np.float32)
+    xyz = np.asarray(sample["keypoints_3d"], np.float32)
+    hands = np.flatnonzero(valid)
+    for slot, hand in enumerate(hands[slot_order(uv[hands, ROOT, 0])]):
+        item["keypoints_2d"][slot] = uv[hand]
+        item["keypoints_3d"][slot] = xyz[hand]
+        item["labelled"][slot] = labelled[hand]
+        item["visibility"][slot] = labelled[hand]
+        item["present"][slot] = True
+        item["is_left"][slot] = HAND_ORDER[hand] == "left"
+    item.update(rgb=crop, has_segmentation=np.array(False), K=camera.matrix.astype(np.float32))
     return {name: item[name] for name in TWO_HAND_FIELDS}
 
 
@@ -134,6 +136,7 @@ def batch_to_target(batch: dict, device: str | torch.device) -> tuple[torch.Tens
         uv=torch.as_tensor(batch["keypoints_2d"]).to(**floats),
         labelled=torch.as_tensor(batch["labelled"]).to(device),
         present=torch.as_tensor(batch["present"]).to(device),
+        is_left=torch.as_tensor(batch["is_left"]).to(device),
         K=torch.as_tensor(batch["K"]).to(**floats),
         xyz=torch.as_tensor(batch["keypoints_3d"]).to(**floats),
         has_3d=torch.ones(len(images), dtype=torch.bool, device=device),

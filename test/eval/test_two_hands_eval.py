@@ -1,6 +1,7 @@
 """The two-hand evaluation (eval.two_hands) on hand-computed cases: a stand-in "network" that
-answers with the labels scores zero error and full accuracy, one that swaps the slots gets every
-one-hand crop's side wrong, and malformed inputs are refused."""
+answers with the labels scores zero error and full accuracy, one that swaps the slots finds the
+one-hand crop's hand in the wrong slot, one that calls every hand the other side gets handedness
+all wrong, and malformed inputs are refused."""
 
 import numpy as np
 import pytest
@@ -25,9 +26,9 @@ from handperception.skeleton.parts import NUM_LABELS
 class LabelNet(nn.Module):
     """Answers each crop with its labels: the crop's index is written in its first pixel.
 
-    ``swap`` exchanges the two slots (every hand reported as the other side)."""
+    ``swap`` exchanges the two slots; ``wrong_side`` calls every hand the other side."""
 
-    def __init__(self, arrays: dict, swap: bool = False):
+    def __init__(self, arrays: dict, swap: bool = False, wrong_side: bool = False):
         super().__init__()
         present = torch.as_tensor(arrays["present"])
         xyz = torch.as_tensor(arrays["keypoints_3d"], dtype=torch.float64)
@@ -43,10 +44,13 @@ class LabelNet(nn.Module):
             "uv": torch.as_tensor(arrays["keypoints_2d"]).float(),
             "depth": torch.where(present[..., None], depth, torch.zeros(())).float(),
             "presence_logit": torch.where(present, 10.0, -10.0),
+            "handedness_logit": torch.where(torch.as_tensor(arrays["is_left"]), 10.0, -10.0),
             "root_offset": offset.float(),
         }
+        if wrong_side:
+            self.answers["handedness_logit"] = -self.answers["handedness_logit"]
         if swap:
-            for name in ("uv", "depth", "presence_logit"):
+            for name in ("uv", "depth", "presence_logit", "handedness_logit"):
                 self.answers[name] = self.answers[name].flip(1)
             self.answers["root_offset"] = -self.answers["root_offset"]
 
@@ -110,6 +114,7 @@ def _mean_hands() -> dict:
             "labelled": present[..., None].repeat(21, axis=-1),
             "visibility": present[..., None].repeat(21, axis=-1),
             "present": present,
+            "is_left": np.array([[True, False], [True, False]]),
             "K": np.repeat(K[None], 2, axis=0).astype(np.float32),
         }
     )
@@ -160,13 +165,18 @@ def test_mean_size_hands_lift_exactly_and_the_exact_offset_places_them():
     assert shifted["mpjpe_interacting_mm"] == pytest.approx(metrics["mpjpe_interacting_mm"])
 
 
-def test_swapped_slots_get_every_side_wrong(rendered):
+def test_swapped_slots_put_the_lone_hand_in_the_wrong_slot(rendered):
     metrics = evaluate_two_hand_model(LabelNet(rendered, swap=True), rendered)
-    assert metrics["handedness_accuracy"] == 0.0
     # Both slots of the one-hand crop are wrong; the other four crops' presence is symmetric.
     assert metrics["presence_accuracy"] == pytest.approx(8 / 10)
     assert metrics["hand_count_accuracy"] == 1.0  # still one hand found where there is one
     assert metrics["mpjpe_single_mm"] > 10.0
+
+
+def test_every_hand_called_the_other_side_scores_no_handedness(rendered):
+    metrics = evaluate_two_hand_model(LabelNet(rendered, wrong_side=True), rendered)
+    assert metrics["handedness_accuracy"] == 0.0
+    assert metrics["presence_accuracy"] == 1.0 and metrics["epe_2d_px"] == pytest.approx(0.0)
 
 
 def test_metrics_of_absent_kinds_are_left_out(rendered):
@@ -175,7 +185,6 @@ def test_metrics_of_absent_kinds_are_left_out(rendered):
     metrics = evaluate_two_hand_model(LabelNet(rendered), two_hands_only)
     for name in (
         "mpjpe_single_mm",
-        "handedness_accuracy",
         "count_accuracy_none",
         "count_accuracy_one",
         "segmentation_miou",

@@ -10,13 +10,11 @@ from handperception.geometry.crops import CropBox
 from handperception.models.detector import Detection
 from handperception.models.digit import TwoHandNet
 from handperception.pipeline.two_hand_pose import (
-    MIRRORED_LABELS,
     TwoHandPoseConfig,
     TwoHandPosePipeline,
     _paste_labels,
-    side_agreement,
+    _sides,
 )
-from handperception.skeleton.parts import LABEL_NAMES
 
 CAMERA = PinholeCamera.from_fov(320, 240, 60)
 # Everything the untrained network says is reported: presence and confidence thresholds at 0.
@@ -56,7 +54,8 @@ def test_no_detection_no_hands_and_an_empty_label_image():
 def test_one_crop_around_both_detections_and_hands_by_slot():
     pipeline, _ = _pipeline([[100, 80, 140, 130], [150, 90, 200, 140]], **EVERYTHING)
     result = pipeline.process(_frame(), CAMERA, 0.0)
-    assert [(h.handedness, h.track_id) for h in result.hands] == [("left", 0), ("right", 1)]
+    # A person has one hand of each side; the id is the side (0 left, 1 right).
+    assert sorted((h.handedness, h.track_id) for h in result.hands) == [("left", 0), ("right", 1)]
     x, y, w, h = result.hands[0].roi
     assert w == h and x <= 100 and y <= 80 and x + w >= 200 and y + h >= 140
     outside = np.ones((240, 320), bool)
@@ -86,30 +85,13 @@ def test_hands_far_apart_are_not_cropped_together():
     assert x + side < 100 and y + side < 100  # around the first (best-scoring) hand only
 
 
-def test_side_agreement_reads_the_labels_under_the_joints():
-    labels = np.zeros((8, 8), np.uint8)
-    labels[:, :4] = 3  # left index finger
-    labels[:, 4:] = 9  # right index finger
-    uv = np.array([[1.0, 1.0]] * 15 + [[6.0, 1.0]] * 5 + [[6.2, 7.4]])
-    assert side_agreement(labels, uv, 0) == pytest.approx(15 / 21)
-    assert side_agreement(labels, uv, 1) == pytest.approx(6 / 21)
-    assert side_agreement(np.zeros((8, 8), np.uint8), uv, 0) == 0.5
-
-
-def test_mirrored_swaps_hands_and_labels():
-    boxes = [[100, 80, 140, 130], [150, 90, 200, 140]]
-    plain = _pipeline(boxes, **EVERYTHING)[0].process(_frame(), CAMERA, 0.0)
-    mirrored = _pipeline(boxes, mirrored=True, **EVERYTHING)[0].process(_frame(), CAMERA, 0.0)
-    assert [h.handedness for h in mirrored.hands] == ["right", "left"]
-    # The person's left hand is id 0 either way (its tf frame and smoothing track follow it).
-    assert {h.handedness: h.track_id for h in mirrored.hands} == {"left": 0, "right": 1}
-    np.testing.assert_array_equal(mirrored.segmentation, MIRRORED_LABELS[plain.segmentation])
-
-
-def test_the_mirror_table_swaps_each_part_for_the_same_part_of_the_other_hand():
-    names = [LABEL_NAMES[MIRRORED_LABELS[label]] for label in range(len(LABEL_NAMES))]
-    swapped = [n.replace("left", "@").replace("right", "left").replace("@", "right") for n in names]
-    assert swapped == list(LABEL_NAMES)
+def test_two_hands_called_the_same_side_are_one_of_each():
+    both = np.array([True, True])
+    assert _sides(np.array([0.9, 0.2]), both) == (["left", "right"], [0.9, 0.8])
+    sides, scores = _sides(np.array([0.9, 0.6]), both)  # the less sure one is the right hand
+    assert sides == ["left", "right"] and scores == pytest.approx([0.9, 0.4])
+    # A lone hand keeps its call, however the empty slot's answer reads.
+    assert _sides(np.array([0.3, 0.1]), np.array([True, False]))[0][0] == "right"
 
 
 def test_labels_pasted_across_the_frame_border_are_clipped():

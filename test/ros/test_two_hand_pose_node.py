@@ -286,6 +286,11 @@ def _pixel_error(hand: Hand, truth_2d: np.ndarray) -> float:
 
 @pytest.mark.slow
 @needs_trained_checkpoint
+@pytest.mark.xfail(
+    strict=True,
+    reason="#16 open: the shipped 2500-step checkpoint counts the hands of 65 % of one-hand "
+    "crops right (docs/two-hands.md); strict, so a checkpoint that passes must drop this mark",
+)
 def test_trained_checkpoint_finds_both_hands_one_hand_and_none(scenes):
     two, one = scenes
     ros, node, camera, received = _graph(FULL, checkpoint=str(TWO_HAND_CHECKPOINT))

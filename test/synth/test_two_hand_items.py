@@ -16,29 +16,36 @@ from handperception.synth.two_hand_items import (
 SPEC = load_split("interpolation")
 
 
-def test_two_hand_crop_fills_left_then_right_slot_with_the_renderers_labels():
+def test_hands_fill_the_slots_leftmost_wrist_first_with_the_renderers_labels():
     frame = two_hand_crop(SPEC, "train", 0, 5, 64)
     item = frame_to_slots(frame)
     assert tuple(item) == TWO_HAND_FIELDS
     assert item["present"].tolist() == [True, True]
-    for hand, is_left in enumerate(frame.is_left):
-        slot = HAND_SIDES.index("left" if is_left else "right")
+    first = int(np.argmin(frame.keypoints_2d[:, 0, 0]))
+    for slot, hand in enumerate([first, 1 - first]):
         np.testing.assert_array_equal(item["keypoints_3d"][slot], frame.keypoints_3d[hand])
+        assert item["is_left"][slot] == frame.is_left[hand]
+    assert item["keypoints_2d"][0, 0, 0] <= item["keypoints_2d"][1, 0, 0]
     # The labels of each slot's side cover the pixels its visible joints project to.
     sides = hand_of_label(item["segmentation"])
     for slot in range(2):
         visible = item["keypoints_2d"][slot][item["visibility"][slot]].round().astype(int)
         inside = (visible >= 0).all(1) & (visible < 64).all(1)
         seen = sides[visible[inside, 1], visible[inside, 0]]
-        assert np.mean(seen == slot + 1) > 0.7
+        side = HAND_SIDES.index("left" if item["is_left"][slot] else "right") + 1
+        assert np.mean(seen == side) > 0.7
 
 
-def test_a_right_hand_alone_leaves_the_left_slot_empty():
-    index = next(i for i in range(50) if not hand_crop(SPEC, "train", 0, i, 32).is_left[0])
-    item = frame_to_slots(hand_crop(SPEC, "train", 0, index, 32))
-    assert item["present"].tolist() == [False, True]
-    assert not item["labelled"][0].any() and not item["keypoints_2d"][0].any()
-    assert set(np.unique(hand_of_label(item["segmentation"]))) <= {0, 2}
+def test_a_hand_alone_is_in_the_first_slot_whichever_side():
+    sides = set()
+    for index in range(6):
+        frame = hand_crop(SPEC, "train", 0, index, 32)
+        item = frame_to_slots(frame)
+        assert item["present"].tolist() == [True, False]
+        assert item["is_left"][0] == frame.is_left[0] and not item["is_left"][1]
+        assert not item["labelled"][1].any() and not item["keypoints_2d"][1].any()
+        sides.add(bool(frame.is_left[0]))
+    assert sides == {True, False}
 
 
 def test_the_mix_has_none_one_and_two_hands_near_its_odds():

@@ -23,6 +23,9 @@ def test_interacting_interhand_image_becomes_a_crop_with_both_slots(tmp_path):
     item = interhand_item(InterHandDataset(tmp_path, "train")[0], 64)
     assert tuple(item) == TWO_HAND_FIELDS
     assert item["present"].tolist() == [True, True] and not item["has_segmentation"]
+    # Slot order: the wrist further left in the image first; one hand of each side.
+    assert item["keypoints_2d"][0, 0, 0] <= item["keypoints_2d"][1, 0, 0]
+    assert sorted(item["is_left"].tolist()) == [False, True]
     assert item["rgb"].shape == (64, 64, 3)
     # Every joint inside the crop, and the crop's intrinsics project the 3D labels onto them.
     uv = item["keypoints_2d"].reshape(-1, 2)
@@ -32,13 +35,13 @@ def test_interacting_interhand_image_becomes_a_crop_with_both_slots(tmp_path):
     np.testing.assert_allclose(projected, uv, atol=1e-3)
 
 
-def test_a_right_hand_image_fills_only_the_right_slot(tmp_path):
+def test_a_right_hand_image_fills_the_first_slot_as_a_right_hand(tmp_path):
     write_interhand(
         tmp_path, "val", [{"frame": 3, "hand_type": "right", "joint_valid": RIGHT_ONLY}]
     )
     item = interhand_item(InterHandDataset(tmp_path, "val")[0], 32)
-    assert item["present"].tolist() == [False, True]
-    assert not item["visibility"][0].any() and not item["keypoints_3d"][0].any()
+    assert item["present"].tolist() == [True, False] and item["is_left"].tolist() == [False, False]
+    assert not item["visibility"][1].any() and not item["keypoints_3d"][1].any()
 
 
 def test_images_without_labelled_hands_are_skipped(tmp_path):
