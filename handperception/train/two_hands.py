@@ -29,7 +29,8 @@ DEFAULTS = {
         "real": [],
     },
     # `colour_jitter`: brightness/contrast/saturation factors 1 +- this and sensor noise up to
-    # a tenth of it (``train.augment.jitter_colours``); 0 turns it off.
+    # a tenth of it (``train.augment.jitter_colours``); 0 turns it off. `init_from`: a
+    # two_hand_net checkpoint whose tensors start the model (to train a shipped one further).
     "train": {
         "steps": 3000,
         "batch_size": 32,
@@ -37,6 +38,7 @@ DEFAULTS = {
         "loss_weights": {},
         "colour_jitter": 0.2,
         "device": "auto",
+        "init_from": None,
     },
     "out": "out/checkpoints/two_hands_tiny.pt",
 }
@@ -152,7 +154,7 @@ def fit_two_hands(
 def train_two_hands(config: dict | None = None, progress: bool = True) -> dict:
     """Train, save the checkpoint (and a loss plot beside it); returns {"checkpoint", "history",
     "config", "model"}."""
-    from handperception.models.checkpoint import save_checkpoint
+    from handperception.models.checkpoint import initialise_from, save_checkpoint
     from handperception.models.digit import TwoHandNet
     from handperception.runtime.device import resolve_device
     from handperception.train.plots import plot_history
@@ -163,6 +165,10 @@ def train_two_hands(config: dict | None = None, progress: bool = True) -> dict:
     device = resolve_device(train["device"])
     dataset = training_set(data, progress)
     model = TwoHandNet(**config["model"])
+    # The tensors a started-from checkpoint did not provide, recorded with the run.
+    as_built = (
+        initialise_from(model, train["init_from"], "two_hand_net") if train["init_from"] else []
+    )
     history = fit_two_hands(
         model,
         dataset,
@@ -180,6 +186,7 @@ def train_two_hands(config: dict | None = None, progress: bool = True) -> dict:
         "data": data,
         "train": train,
         "set_size": len(dataset),
+        "as_built": as_built,
         "final_loss": history[-1]["total"],
     }
     checkpoint = save_checkpoint(config["out"], model, "two_hand_net", config["model"], meta)

@@ -150,3 +150,27 @@ def test_two_hands_real_entries_are_checked_before_rendering(tmp_path, capsys):
     config.write_text("data: {real: [{root: /nowhere, split: train}]}\n")
     assert main(["train", "two_hands", "--config", str(config)]) == 2
     assert "data.real must be a list of ['count', 'root', 'split']" in capsys.readouterr().err
+
+
+def test_two_hands_continues_from_a_checkpoint_and_refuses_another_model(tmp_path, capsys):
+    from handperception.cli.main import main
+    from handperception.models.checkpoint import read_checkpoint, save_checkpoint
+    from handperception.models.detector import HandDetector
+    from handperception.models.digit import TwoHandNet
+
+    start = TwoHandNet()
+    save_checkpoint(tmp_path / "start.pt", start, "two_hand_net", start.config, {})
+    detector = HandDetector()
+    save_checkpoint(tmp_path / "other.pt", detector, "hand_detector", detector.config, {})
+    config = tmp_path / "two_hands.yaml"
+    config.write_text(
+        f"data: {{count: 4, crop_size: 32, cache_dir: {tmp_path}}}\n"
+        "train: {steps: 1, batch_size: 2, device: cpu}\n"
+        f"out: {tmp_path / 'continued.pt'}\n"
+    )
+    args = ["train", "two_hands", "--config", str(config), "--set"]
+    assert main(args + [f"train.init_from={tmp_path / 'start.pt'}"]) == 0
+    assert read_checkpoint(tmp_path / "continued.pt")["meta"]["as_built"] == []
+    capsys.readouterr()
+    assert main(args + [f"train.init_from={tmp_path / 'other.pt'}"]) == 2
+    assert "two_hand_net" in capsys.readouterr().err
