@@ -33,6 +33,22 @@ DEFAULT_WEIGHTS = {
 }
 
 
+def merged_weights(
+    defaults: dict[str, float], weights: dict[str, float] | None, stride: int, sigma: float
+) -> dict[str, float]:
+    """A loss's term weights: ``defaults`` overridden by ``weights``; ValueError for a term the
+    loss does not have (a typo), a negative weight, or a non-positive stride or sigma."""
+    unknown = set(weights or {}) - set(defaults)
+    if unknown:
+        raise ValueError(
+            f"unknown loss weights {sorted(unknown)}; expected among {sorted(defaults)}"
+        )
+    merged = {**defaults, **(weights or {})}
+    if min(merged.values()) < 0 or stride <= 0 or not sigma > 0:
+        raise ValueError("weights must be >= 0, stride and sigma positive")
+    return merged
+
+
 @dataclass
 class PoseTarget:
     """Labels for B crops.
@@ -121,14 +137,7 @@ class PoseLoss(nn.Module):
         use_biomech: bool = True,
     ) -> None:
         super().__init__()
-        unknown = set(weights or {}) - set(DEFAULT_WEIGHTS)
-        if unknown:
-            raise ValueError(
-                f"unknown loss weights {sorted(unknown)}; expected among {sorted(DEFAULT_WEIGHTS)}"
-            )
-        self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
-        if min(self.weights.values()) < 0 or stride <= 0 or not sigma > 0:
-            raise ValueError("weights must be >= 0, stride and sigma positive")
+        self.weights = merged_weights(DEFAULT_WEIGHTS, weights, stride, sigma)
         self.stride, self.sigma = stride, sigma
         self.biomech = BiomechanicalLoss() if use_biomech else None
 

@@ -22,6 +22,7 @@ from handperception.losses.pose import (
     constraint_pose,
     heatmap_mse_loss,
     keypoint_2d_loss,
+    merged_weights,
     placeholder_hand,
     relative_3d_errors,
     relative_depth,
@@ -91,14 +92,7 @@ class TwoHandLoss(nn.Module):
         sigma: float = 1.5,
     ) -> None:
         super().__init__()
-        unknown = set(weights or {}) - set(DEFAULT_WEIGHTS)
-        if unknown:
-            raise ValueError(
-                f"unknown loss weights {sorted(unknown)}; expected among {sorted(DEFAULT_WEIGHTS)}"
-            )
-        self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
-        if min(self.weights.values()) < 0 or stride <= 0 or not sigma > 0:
-            raise ValueError("weights must be >= 0, stride and sigma positive")
+        self.weights = merged_weights(DEFAULT_WEIGHTS, weights, stride, sigma)
         self.stride, self.sigma = stride, sigma
         self.biomech = BiomechanicalLoss() if self.weights["biomech"] > 0 else None
 
