@@ -109,8 +109,15 @@ def test_bad_frames_are_dropped_and_counted(untrained_checkpoints):
 def test_missing_checkpoint_fails_configure_but_the_node_lives(tmp_path, untrained_checkpoints):
     ros, node, camera, *_ = _graph(str(tmp_path / "missing.pt"), untrained_checkpoints[1])
     try:
+        # Back in unconfigured after the autostart's configure tried (and read its parameters):
+        # the node starts unconfigured too, and a configure triggered while the first one is
+        # still running is refused ("no transition ... for current state configuring").
         assert wait_for(
-            lambda: node._state_machine.current_state[0] == State.PRIMARY_STATE_UNCONFIGURED, 15
+            lambda: (
+                hasattr(node.params, "pose_checkpoint")
+                and node._state_machine.current_state[0] == State.PRIMARY_STATE_UNCONFIGURED
+            ),
+            15,
         )
         assert not node.is_active and camera.images.get_subscription_count() == 0
         node.set_parameters([Parameter("pose_checkpoint", value=untrained_checkpoints[0])])
