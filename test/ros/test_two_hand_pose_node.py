@@ -288,7 +288,7 @@ def _pixel_error(hand: Hand, truth_2d: np.ndarray) -> float:
 @needs_trained_checkpoint
 @pytest.mark.xfail(
     strict=True,
-    reason="#16 open: the shipped 2500-step checkpoint counts the hands of 65 % of one-hand "
+    reason="#16 open: the shipped 4500-step checkpoint counts the hands of 82 % of one-hand "
     "crops right (docs/two-hands.md); strict, so a checkpoint that passes must drop this mark",
 )
 def test_trained_checkpoint_finds_both_hands_one_hand_and_none(scenes):
