@@ -76,15 +76,20 @@ def _read_config(args: argparse.Namespace) -> dict:
     return config
 
 
+def _saved_line(result: dict) -> str:
+    """What a trainer's run ends with: the checkpoint and its last 50 steps' mean loss."""
+    last = result["history"][-50:]
+    return (
+        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
+        f"{sum(r['total'] for r in last) / len(last):.4f}"
+    )
+
+
 def _train_hand(args: argparse.Namespace) -> int:
     from handperception.train.hand import train_hand
 
     result = train_hand(_read_config(args))
-    last = result["history"][-50:]
-    print(
-        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
-        f"{sum(r['total'] for r in last) / len(last):.4f}"
-    )
+    print(_saved_line(result))
     return 0
 
 
@@ -92,11 +97,7 @@ def _train_two_hands(args: argparse.Namespace) -> int:
     from handperception.train.two_hands import train_two_hands
 
     result = train_two_hands(_read_config(args))
-    last = result["history"][-50:]
-    print(
-        f"saved {result['checkpoint']}; mean total loss over the last {len(last)} steps: "
-        f"{sum(r['total'] for r in last) / len(last):.4f}"
-    )
+    print(_saved_line(result))
     return 0
 
 
