@@ -19,11 +19,19 @@ LATENCY_GOALS_MS: dict[str, tuple[float, float]] = {
     # one HALO hand mesh at an effective 128^3, coarse to fine, model only (issue #17)
     "halo_mesh/coarse_to_fine": (100.0, 150.0),
 }
+# Rate goals, Hz: the path of a topic's statistics in "benchmarks" (with "rate_hz") -> the rate it
+# must reach, on the same CPU. A node that supersedes what it cannot keep up with is judged by
+# the rate of what it publishes; its latency (a result's age) says less of that.
+RATE_GOALS_HZ: dict[str, float] = {
+    # the hand_mesh node alone, one hand per array at 30 Hz, markers listened to (issue #17)
+    "hand_mesh_node/topics/hand_meshes": 10.0,
+}
 
 
 def goals_met(benchmarks: dict) -> dict:
     """Each goal of LATENCY_GOALS_MS that the benchmarks measured: its p50/p95 goal, what was
-    measured and whether both are met."""
+    measured and whether both are met; and each of RATE_GOALS_HZ: its rate goal, the rate
+    measured and whether it is reached."""
     measured = {label: (p50, p95) for label, p50, p95, _ in latency_rows(benchmarks)}
     judged = {}
     for label, (goal_p50, goal_p95) in LATENCY_GOALS_MS.items():
@@ -37,7 +45,22 @@ def goals_met(benchmarks: dict) -> dict:
             "p95_ms": p95,
             "met": p50 <= goal_p50 and p95 <= goal_p95,
         }
+    for label, goal_hz in RATE_GOALS_HZ.items():
+        rate = _at(benchmarks, label).get("rate_hz")
+        if rate is not None:
+            judged[label] = {"goal_rate_hz": goal_hz, "rate_hz": rate, "met": rate >= goal_hz}
     return judged
+
+
+def _at(benchmarks: dict, label: str) -> dict:
+    """The dict at a results path ("suite/topics/name", a topic's leading / left out as
+    latency_rows leaves it); {} where there is none."""
+    node = benchmarks
+    for key in label.split("/"):
+        if not isinstance(node, dict):
+            return {}
+        node = next((v for k, v in node.items() if str(k).strip("/") == key), {})
+    return node if isinstance(node, dict) else {}
 
 
 def machine_description(device: str) -> dict:

@@ -9,12 +9,15 @@ it) imports rclpy. ``handperception bench`` runs them beside the model and synth
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.serialization import serialize_message
@@ -22,6 +25,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from tqdm import tqdm
+from visualization_msgs.msg import MarkerArray
 
 from handperception.bench.process import ProcessUsage
 from handperception.msgconv.camera_info import camera_info_msg
@@ -32,7 +36,7 @@ from handperception.ros.executors import ros_context
 from handperception.ros.node_base import Allowed, HandperceptionNode, one_of
 from handperception.ros.qos import image_qos, results_qos
 from handperception.ros.runner import run_graph
-from handperception.ros.topic_monitor import TopicMonitor
+from handperception.ros.topic_monitor import TopicMonitor, TopicStats
 from handperception.sources import open_source
 
 IMAGE_TOPIC = "/camera/image_raw"
@@ -381,3 +385,182 @@ class PreencodedCamera(HandperceptionNode):
         self._info_pub.publish(camera_info_msg(self._camera, header))
         self.published += 1
         self.stats.record()
+
+
+# The hand_mesh node's outputs, relative to its namespace (config/hand_mesh.yaml's defaults).
+HAND_MESHES_TOPIC = "/hand_meshes"
+HAND_MESH_MARKERS_TOPIC = "/hand_mesh/markers"
+_DISTINCT_HANDS = 30  # held-out poses a HandsFeeder cycles through: a second of them at 30 Hz
+
+
+def bench_hand_mesh_node(
+    node_config: str | Path,
+    frames: int,
+    hands: int = 1,
+    fps: float = 30.0,
+    overrides: dict | None = None,
+) -> dict:
+    """The hand_mesh node of ``node_config`` fed ``frames`` HandArrays of ``hands`` held-out
+    hands each at ``fps`` by a HandsFeeder (in camera_source's place), which also listens to
+    the node's meshes and its rviz markers as rviz would: the node's rate and latency (stamp ->
+    ``hand_meshes``), its drops by reason (``nodes/hand_mesh/drops``: superseded arrays), CPU.
+
+    Why a feeder and not a camera and hand_pose: the node is measured alone, on arrays that
+    always hold ``hands`` valid hands (hand_pose on a synthetic scene loses a hand now and then,
+    and an empty array is meshed at once), with the whole CPU its own, as each node's benchmark
+    is. Why not the topic monitor on ``hand_meshes``: it deserialises every message in this
+    process, ~100 ms of Python per mesh at resolution 48 (measured), as long as the meshing
+    itself; the feeder takes meshes and markers raw and reads the stamp off the bytes, so this
+    process pays their delivery only, as for a listener in another process.
+    """
+    data = yaml.safe_load(Path(node_config).read_text())
+    data["camera_source"] = {"ros__parameters": {"fps": fps, "hands": hands}}
+    overrides = _with(overrides, camera_source={"max_frames": frames})
+    nodes: dict = {}
+    usage = ProcessUsage().start()
+    with tempfile.TemporaryDirectory() as directory:
+        result = run_graph(
+            _write_yaml(data, directory),
+            overrides,
+            max_wall_s=max(60.0, frames / 5.0),
+            unmonitored=frozenset({"/hands", HAND_MESHES_TOPIC}),
+            progress=True,
+            on_ready=lambda created: nodes.update(created),
+            node_classes={"camera_source": HandsFeeder},
+        )
+    listened = nodes["camera_source"].listened()
+    return {
+        "config": str(node_config),
+        "hands_per_array": hands,
+        "input_rate_hz": fps,
+        "frames_published": result.frames_published,
+        "topics": {**result.topics, **listened},
+        "nodes": result.nodes,
+        "frames_dropped": {
+            topic: max(result.frames_published - stats["count"], 0)
+            for topic, stats in listened.items()
+        },
+        "process": usage.stop(),
+    }
+
+
+def _stamp_ns(serialized: bytes) -> int:
+    """The header stamp of a serialised message whose first field is a std_msgs/Header: after
+    the 4-byte CDR encapsulation (its second byte 1: little-endian), sec (int32) and nanosec
+    (uint32)."""
+    order = "<" if serialized[1] & 1 else ">"
+    sec, nanosec = struct.unpack_from(f"{order}iI", serialized, 4)
+    return sec * 1_000_000_000 + nanosec
+
+
+class HandsFeeder(HandperceptionNode):
+    """A hand node's output, for the hand_mesh node alone: HandArrays of ``hands`` held-out
+    hands (``eval.halo.test_hands``, a new pose each array, cycling through _DISTINCT_HANDS)
+    stamped now, at ``fps``, on ``hands_topic``; and a listener on the node's meshes and
+    markers as rviz would be (the node builds markers only for a listener), raw: it keeps each
+    mesh's arrival and stamp and each marker array's arrival (``listened``).
+
+    It stands in for camera_source (``run_graph``'s ``node_classes``), so it answers the runner
+    as that node does: ``published``, ``finished``, ``image_subscribers`` (here: the hands'
+    subscribers, once the markers' publisher is seen too).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__("camera_source", **kwargs)
+        self.declare("source", "hands", "what it publishes (for the runner; not a camera)")
+        self.declare("fps", 30.0, "publishing rate, Hz", Allowed(0.0, 240.0, open_low=True))
+        self.declare("hands", 1, "hands in each array", Allowed(1, 10))
+        self.declare("hands_topic", "hands", "output HandArray topic")
+        self.declare("meshes_topic", HAND_MESHES_TOPIC.lstrip("/"), "HandMeshArray listened to")
+        self.declare("markers_topic", HAND_MESH_MARKERS_TOPIC.lstrip("/"), "markers listened to")
+        self.declare("max_frames", 300, "arrays to publish", Allowed(1, 1_000_000_000))
+        self.published = 0
+        self._timer = None
+        self._lock = threading.Lock()
+        self._meshes = TopicStats()
+        self._markers = TopicStats()
+
+    def configure(self) -> None:
+        from handperception.eval.halo import test_hands
+        from handperception.msgconv.results import hand_to_msg
+        from handperception.results import HandEstimate
+        from handperception_msgs.msg import HandArray, HandMeshArray
+
+        p = self.params
+        held_out = test_hands("interpolation", _DISTINCT_HANDS * p.hands)
+        messages = [
+            hand_to_msg(
+                HandEstimate(
+                    joints_3d=held_out.keypoints[i],
+                    joints_2d=np.zeros((21, 2)),
+                    joint_confidence=np.ones(21),
+                    handedness="left" if held_out.is_left[i] else "right",
+                    handedness_score=1.0,
+                    track_id=i % p.hands,
+                )
+            )
+            for i in range(len(held_out.scale))
+        ]
+        self._arrays = [
+            HandArray(hands=messages[i : i + p.hands]) for i in range(0, len(messages), p.hands)
+        ]
+        self._hands_pub = self.create_lifecycle_publisher(HandArray, p.hands_topic, results_qos())
+        self._listeners = [
+            self.create_subscription(kind, topic, on_message, results_qos(), raw=True)
+            for kind, topic, on_message in (
+                (HandMeshArray, p.meshes_topic, self._on_meshes),
+                (MarkerArray, p.markers_topic, self._on_markers),
+            )
+        ]
+
+    def image_subscribers(self) -> int:
+        seen_markers = self.count_publishers(self._listeners[1].topic_name) > 0
+        return self._hands_pub.get_subscription_count() if seen_markers else 0
+
+    def activate(self) -> None:
+        self._timer = self.create_timer(
+            1.0 / self.params.fps, lambda: self.guarded(self._publish_next)
+        )
+
+    def deactivate(self) -> None:
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+
+    def _publish_next(self) -> None:
+        if self.published >= self.params.max_frames:
+            self.finished = True
+            return self.deactivate()
+        array = self._arrays[self.published % len(self._arrays)]
+        array.header = Header(stamp=self.get_clock().now().to_msg(), frame_id=FRAME_ID)
+        self._hands_pub.publish(array)
+        self.published += 1
+        self.stats.record()
+
+    def _arrived(self, stats: TopicStats) -> int:
+        now_ns = self.get_clock().now().nanoseconds
+        if stats.count == 0:
+            stats.first_s = now_ns * 1e-9
+        stats.count += 1
+        stats.last_s = now_ns * 1e-9
+        return now_ns
+
+    def _on_meshes(self, serialized: bytes) -> None:
+        with self._lock:
+            now_ns = self._arrived(self._meshes)
+            self._meshes.latencies_ms.append((now_ns - _stamp_ns(serialized)) * 1e-6)
+
+    def _on_markers(self, serialized: bytes) -> None:
+        with self._lock:
+            self._arrived(self._markers)
+
+    def listened(self) -> dict[str, dict]:
+        """The meshes' and the markers' statistics, as the topic monitor gives a topic's (the
+        markers carry no header of their own: their count and rate only)."""
+        with self._lock:
+            markers = {
+                key: value
+                for key, value in self._markers.as_dict().items()
+                if not key.startswith("latency_")
+            }
+            return {HAND_MESHES_TOPIC: self._meshes.as_dict(), HAND_MESH_MARKERS_TOPIC: markers}

@@ -188,7 +188,7 @@ class _Queries:
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.no_grad():
+            with torch.inference_mode():
                 for start in range(0, len(points), _CHUNK):
                     chunk = torch.as_tensor(
                         points[start : start + _CHUNK], dtype=torch.float32, device=self.device
@@ -265,33 +265,35 @@ def _active_cells(values: np.ndarray, dilate: bool = True, band: float = _BAND) 
     return grown[0, 0].numpy() > 0
 
 
-def _corner_views(volume: np.ndarray) -> list[np.ndarray]:
-    """The eight (nx, ny, nz) views of a (nx + 1, ny + 1, nz + 1) volume, one per cell corner.
-    (Strided views and elementwise reductions: several times faster than pooling.)"""
-    nx, ny, nz = (size - 1 for size in volume.shape)
-    return [
-        volume[a : a + nx, b : b + ny, c : c + nz] for a in (0, 1) for b in (0, 1) for c in (0, 1)
-    ]
+def _any_corner(flags: np.ndarray) -> np.ndarray:
+    """(nx, ny, nz) bool: cells of a (nx + 1, ny + 1, nz + 1) bool volume of points with a
+    corner where it holds. One axis at a time (three ORs, not seven over the eight corners'
+    strided views): three times faster, and several times faster than pooling."""
+    pairs = flags[:-1] | flags[1:]
+    pairs = pairs[:, :-1] | pairs[:, 1:]
+    return pairs[:, :, :-1] | pairs[:, :, 1:]
 
 
 def _cells_with_both(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Cells with a corner where ``first`` holds and a corner where ``second`` does (bool
     volumes of points; on bytes, four times less memory to sweep than the values' extremes)."""
-    cells = []
-    for flags in (first, second):
-        views = _corner_views(flags)
-        any_corner = views[0].copy()
-        for view in views[1:]:
-            any_corner |= view
-        cells.append(any_corner)
-    return cells[0] & cells[1]
+    return _any_corner(first) & _any_corner(second)
 
 
 def _cell_corners(cells: np.ndarray) -> np.ndarray:
-    """(nx + 1, ny + 1, nz + 1) bool: the points that are a corner of some marked cell."""
-    points = np.zeros(tuple(size + 1 for size in cells.shape), dtype=bool)
-    for view in _corner_views(points):
-        view |= cells
+    """(nx + 1, ny + 1, nz + 1) bool: the points that are a corner of some marked cell (grown
+    one axis at a time, as ``_any_corner``)."""
+    points = cells
+    for axis in range(3):
+        shape = list(points.shape)
+        shape[axis] += 1
+        grown = np.zeros(shape, dtype=bool)
+        low = [slice(None)] * 3
+        high = [slice(None)] * 3
+        low[axis], high[axis] = slice(None, -1), slice(1, None)
+        grown[tuple(low)] = points
+        grown[tuple(high)] |= points
+        points = grown
     return points
 
 
@@ -348,11 +350,19 @@ def _closed(faces: np.ndarray, count: int) -> bool:
     """Watertight: every edge is shared by exactly two faces (and there is at least one)."""
     if len(faces) == 0:
         return False
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    keys = np.sort(edges.min(axis=1) * count + edges.max(axis=1))
-    starts = np.flatnonzero(np.diff(keys, prepend=-1))
-    runs = np.diff(np.append(starts, len(keys)))
-    return bool(np.all(runs == 2))
+    following = np.roll(faces, -1, axis=1)  # each face's edges (0, 1), (1, 2), (2, 0)
+    # 32-bit keys where they fit: a third faster to sort
+    dtype = np.int32 if count * count < 2**31 else np.int64
+    faces, following = faces.astype(dtype), following.astype(dtype)
+    keys = np.minimum(faces, following) * dtype(count) + np.maximum(faces, following)
+    keys = np.sort(keys.ravel())
+    # sorted, every key exactly twice: an even count, pairs (0, 1), (2, 3), ... equal and
+    # neighbouring pairs different
+    return bool(
+        len(keys) % 2 == 0
+        and (keys[0::2] == keys[1::2]).all()
+        and (keys[1:-1:2] != keys[2::2]).all()
+    )
 
 
 def _empty(queries: int) -> HandSurfaceMesh:

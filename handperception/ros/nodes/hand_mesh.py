@@ -102,8 +102,10 @@ class HandMeshNode(HandperceptionNode):
         self.declare(
             "resolution",
             defaults.resolution,
-            "marching-cubes cells per side of each hand's cube (64: 3.8 mm cells for the mean "
-            "hand, 128: 1.9 mm at ~3x the cost); coarse_resolution times a power of two",
+            "marching-cubes cells per side of each hand's cube (48: 5 mm cells for the mean "
+            "hand, one hand at >= 10 Hz with markers on a 2-core CPU, where messages cost as "
+            "much as meshing and both grow as resolution^2; 64: 3.8 mm at ~7 Hz with markers; "
+            "128: 1.9 mm, for a GPU); coarse_resolution times a power of two",
             Allowed(*RESOLUTION_LIMITS),
         )
         self.declare(
