@@ -19,6 +19,7 @@ NODES = {
     "gaze": "handperception.ros.nodes.gaze:main",
     "two_hand_pose": "handperception.ros.nodes.two_hand_pose:main",
     "hand_mesh": "handperception.ros.nodes.hand_mesh:main",
+    "tabletop_objects": "handperception.ros.nodes.tabletop_objects:main",
 }
 
 setup(

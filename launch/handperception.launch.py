@@ -5,14 +5,16 @@
 Every node named in ``params_file`` (default: the package's config/hand_pose.yaml, the hand pose
 node alone) starts as a lifecycle node from its console script of the same name, under
 ``namespace``, with the file as its parameters: its ``/**/<node>`` keys match in any namespace.
-The nodes' relative inputs ``image`` and ``camera_info`` are remapped to ``image_topic`` and
-``camera_info_topic`` when those are given; camera_info otherwise sits beside the image. The
-nodes configure and activate themselves (their ``autostart`` parameter); ``autostart:=false``
-leaves that to a lifecycle manager. A node whose process ends (killed, or an exception out of
-a callback) is started again RESPAWN_DELAY_S later (``respawn``, default true). Launch respawns
-whatever the exit status: a camera_source that ends by itself (a file played once, max_frames)
-starts again too, so give ``respawn:=false`` for such a run. The same YAML runs without ROS's
-launch through ``handperception run --config``, whose own restart policy does the same.
+The nodes' relative inputs ``image``, ``camera_info`` and ``depth`` are remapped to
+``image_topic``, ``camera_info_topic`` and ``depth_topic`` when those are given; an image
+node's camera_info otherwise sits beside its image (tabletop_objects' depth needs
+``camera_info_topic`` too). The nodes configure and activate themselves (their ``autostart``
+parameter); ``autostart:=false`` leaves that to a lifecycle manager. A node whose process ends
+(killed, or an exception out of a callback) is started again RESPAWN_DELAY_S later
+(``respawn``, default true). Launch respawns whatever the exit status: a camera_source that
+ends by itself (a file played once, max_frames) starts again too, so give ``respawn:=false``
+for such a run. The same YAML runs without ROS's launch through ``handperception run
+--config``, whose own restart policy does the same.
 """
 
 from pathlib import Path
@@ -34,6 +36,7 @@ ARGUMENTS = {
     "namespace": ("", "namespace of every node (their topics are relative)"),
     "image_topic": ("", "remap the nodes' `image` input to this topic ('' keeps `image`)"),
     "camera_info_topic": ("", "remap `camera_info` ('': camera_info beside the image)"),
+    "depth_topic": ("", "remap the nodes' `depth` input (tabletop_objects) ('' keeps `depth`)"),
     "device": ("auto", "auto | cpu | cuda | cuda:N"),
     "use_sim_time": ("false", "use /clock (replayed bags, simulators)"),
     "autostart": ("true", "nodes configure and activate themselves"),
@@ -41,7 +44,8 @@ ARGUMENTS = {
     "rviz": ("false", "start rviz2 with config/handperception.rviz (root namespace)"),
     "log_level": ("info", "debug | info | warn | error"),
 }
-REMAPPED = {"image": "image_topic", "camera_info": "camera_info_topic"}  # input -> argument
+# input -> argument
+REMAPPED = {"image": "image_topic", "camera_info": "camera_info_topic", "depth": "depth_topic"}
 # Seconds before a node that ended is started again: a node failing at start-up (a missing
 # device) retries every 2 s instead of spinning a core.
 RESPAWN_DELAY_S = 2.0

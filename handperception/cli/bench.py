@@ -39,6 +39,7 @@ def _suites(args):
         benchmark_object_sdf,
         benchmark_renderer,
     )
+    from handperception.bench.tabletop import bench_tabletop
     from handperception.ros.bench_graph import (
         CAMERA_TO_TWO_HANDS,
         bench_bag_replay,
@@ -103,6 +104,8 @@ def _suites(args):
         "models": lambda: bench_models(device, repeats),
         # HALO meshes of held-out hands at 128^3: coarse to fine (timed) vs dense (once per hand)
         "halo_mesh": lambda: bench_halo_mesh(device, 5 if args.quick else 30),
+        # plane + objects from a synthetic 640x480 tabletop depth frame, the pipeline alone
+        "tabletop": lambda: bench_tabletop(10 if args.quick else 60),
         "transport": lambda: bench_image_transport(frames),
         "demo_graph": lambda: bench_demo_graph(
             package_config_dir() / "demo.yaml", frames, hand_pose_overrides

@@ -28,6 +28,7 @@ NODE_KINDS: dict[str, str] = {
     "gaze": "handperception.ros.nodes.gaze:GazeNode",
     "two_hand_pose": "handperception.ros.nodes.two_hand_pose:TwoHandPoseNode",
     "hand_mesh": "handperception.ros.nodes.hand_mesh:HandMeshNode",
+    "tabletop_objects": "handperception.ros.nodes.tabletop_objects:TabletopObjectsNode",
 }
 SHARED_KEY = "/**"
 

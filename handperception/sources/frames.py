@@ -22,7 +22,8 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 class FrameSource(Protocol):
     """A replayed recording (``BagSource``) also has ``read_recorded()``: each frame with its
-    recorded stamp, frame_id and calibration, and when it is due."""
+    recorded stamp, frame_id and calibration, and when it is due; a depth camera
+    (``synthetic:tabletop``) ``read_rgbd()``: (RGB, depth float32 metres, 0 = no return)."""
 
     camera: PinholeCamera
 
@@ -163,9 +164,18 @@ def _synthetic_faces(faces: int, hands: bool) -> Callable[[PinholeCamera, int], 
     return make
 
 
+def _synthetic_tabletop(camera: PinholeCamera, seed: int) -> FrameSource:
+    from handperception.sources.synthetic_tabletop import (
+        SyntheticTabletopSource,
+    )  # the renderer loads on demand
+
+    return SyntheticTabletopSource(camera, seed)
+
+
 # Synthetic scenes by name (``synthetic:<name>``); ``synthetic`` alone means ``hands``. ``face``
 # and ``faces``: one or two people looking around the camera; ``people``: one of them holding
-# up two hands (``sources.synthetic_faces``).
+# up two hands (``sources.synthetic_faces``); ``tabletop``: a still depth camera over objects on a
+# table, RGB and depth (``sources.synthetic_tabletop``).
 SYNTHETIC_SCENES: dict[str, Callable[[PinholeCamera, int], FrameSource]] = {
     "hands": _synthetic_hands(1),
     "two_hands": _synthetic_hands(2),
@@ -173,6 +183,7 @@ SYNTHETIC_SCENES: dict[str, Callable[[PinholeCamera, int], FrameSource]] = {
     "faces": _synthetic_faces(2, hands=False),
     "people": _synthetic_faces(1, hands=True),
     "pattern": lambda camera, seed: TestPatternSource(camera),
+    "tabletop": _synthetic_tabletop,
 }
 
 

@@ -1,7 +1,7 @@
 """config/handperception.rviz stays a view of this graph. A display of a topic no one publishes
 only says "no messages received", and one of a class rviz2 cannot load only shows an error, so
 nothing fails when the graph's topics move on: the file is checked here against
-config/demo.yaml."""
+config/demo.yaml and config/tabletop.yaml, the graphs it views."""
 
 from pathlib import Path
 
@@ -11,6 +11,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 RVIZ = ROOT / "config" / "handperception.rviz"
 GRAPH = ROOT / "config" / "demo.yaml"
+# Graphs beside the demo that the file views too; their camera's frame_id is its fixed frame.
+OTHER_GRAPHS = (ROOT / "config" / "tabletop.yaml",)
 # Display classes of rviz_default_plugins (its plugins_description.xml) that this file may use.
 RVIZ2_DISPLAY_CLASSES = {
     "rviz_default_plugins/Grid",
@@ -25,9 +27,9 @@ PLANNED_TOPICS = {
 }
 
 
-def graph_nodes() -> dict[str, dict]:
+def graph_nodes(path: Path = GRAPH) -> dict[str, dict]:
     """Each node's parameters by node name (keys are `name` or `/**/name`; `/**` is every node)."""
-    graph = yaml.safe_load(GRAPH.read_text())
+    graph = yaml.safe_load(path.read_text())
     return {key.rpartition("/")[2]: value["ros__parameters"] for key, value in graph.items()}
 
 
@@ -37,12 +39,13 @@ def in_root_namespace(topic: str) -> str:
 
 
 def published_topics() -> set[str]:
-    """What the demo graph publishes: every node's *_topic parameter and the topics its bag
-    recorder records (which include the nodes' private ~/markers and ~/image)."""
+    """What the graphs publish: every node's *_topic parameter and the topics their bag
+    recorders record (which include the nodes' private ~/markers and ~/image)."""
     topics = set()
-    for parameters in graph_nodes().values():
-        topics |= {value for key, value in parameters.items() if key.endswith("_topic")}
-        topics |= set(parameters.get("topics", []))
+    for graph in (GRAPH, *OTHER_GRAPHS):
+        for parameters in graph_nodes(graph).values():
+            topics |= {value for key, value in parameters.items() if key.endswith("_topic")}
+            topics |= set(parameters.get("topics", []))
     return {in_root_namespace(topic) for topic in topics}
 
 
@@ -81,6 +84,7 @@ def test_every_topic_is_published_or_planned_and_only_published_ones_are_enabled
         ("rviz_default_plugins/Image", "/two_hand_pose/segmentation"),
         ("rviz_default_plugins/MarkerArray", "/hand_mesh/markers"),
         ("rviz_default_plugins/MarkerArray", "/gaze/markers"),
+        ("rviz_default_plugins/MarkerArray", "/tabletop_objects/markers"),
         ("rviz_default_plugins/MarkerArray", "/grasp_synthesis/markers"),
     ],
 )
@@ -91,4 +95,6 @@ def test_each_output_has_its_display(kind, topic):
 def test_tf_is_shown_in_the_camera_frame():
     config = yaml.safe_load(RVIZ.read_text())["Visualization Manager"]
     assert any(d["Class"] == "rviz_default_plugins/TF" and d["Enabled"] for d in displays())
-    assert config["Global Options"]["Fixed Frame"] == graph_nodes()["camera_source"]["frame_id"]
+    for graph in (GRAPH, *OTHER_GRAPHS):
+        frame_id = graph_nodes(graph)["camera_source"]["frame_id"]
+        assert config["Global Options"]["Fixed Frame"] == frame_id, graph.name

@@ -54,6 +54,15 @@ class CameraSourceNode(HandperceptionNode):
         )
         self.declare("image_topic", "image_raw", "output sensor_msgs/Image topic")
         self.declare("camera_info_topic", "camera_info", "output CameraInfo topic")
+        self.declare(
+            "depth_topic", "depth", "output depth Image topic (sources with depth: tabletop)"
+        )
+        self.declare(
+            "depth_encoding",
+            "32FC1",
+            "depth pixels: 32FC1 metres or 16UC1 millimetres (0: no return)",
+            one_of("32FC1", "16UC1"),
+        )
         self.declare("encoding", "rgb8", "pixel encoding of the images", one_of("rgb8", "bgr8"))
         self.declare(
             "width", 640, "frame width for synthetic sources and resizing, pixels", _FRAME_SIDE
@@ -104,6 +113,11 @@ class CameraSourceNode(HandperceptionNode):
         self._info_pub = self.create_lifecycle_publisher(
             CameraInfo, p.camera_info_topic, results_qos()
         )
+        self._depth_pub = (
+            self.create_lifecycle_publisher(Image, p.depth_topic, image_qos(p.reliability))
+            if hasattr(self._source, "read_rgbd")
+            else None
+        )
         self.get_logger().info(
             f"publishing {p.source} on {self._image_pub.topic_name} at {p.fps} Hz"
         )
@@ -142,10 +156,12 @@ class CameraSourceNode(HandperceptionNode):
             return self._finish("max_frames reached")
         if isinstance(source, BagSource):
             return self._publish_recorded()
-        frame = source.read()
+        frame, depth = source.read_rgbd() if self._depth_pub else (source.read(), None)
         if frame is None:
             return self._finish("source exhausted")
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.params.frame_id)
+        if depth is not None:  # before the image: a depth node pairs it by the same stamp
+            self._publish_depth(depth, header)
         self._publish(frame, header, source.camera)
 
     def _publish_recorded(self) -> None:
@@ -165,6 +181,13 @@ class CameraSourceNode(HandperceptionNode):
         wait = self._pending.due_s - (time.monotonic() - self._started)
         self._timer.timer_period_ns = max(int(wait * 1e9), 1)
         self._timer.reset()
+
+    def _publish_depth(self, depth: np.ndarray, header: Header) -> None:
+        """A depth frame (float32 metres) in ``depth_encoding``: 16UC1 is millimetres, rounded
+        and clipped to 65.535 m."""
+        if self.params.depth_encoding == "16UC1":
+            depth = np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
+        self._depth_pub.publish(numpy_to_image(depth, self.params.depth_encoding, header))
 
     def _publish(
         self, rgb: np.ndarray, header: Header, camera: PinholeCamera | CameraModel
