@@ -20,6 +20,7 @@ NODES = {
     "two_hand_pose": "handperception.ros.nodes.two_hand_pose:main",
     "hand_mesh": "handperception.ros.nodes.hand_mesh:main",
     "tabletop_objects": "handperception.ros.nodes.tabletop_objects:main",
+    "grasp_synthesis": "handperception.ros.nodes.grasp_synthesis:main",
 }
 
 setup(

@@ -20,6 +20,8 @@ LATENCY_GOALS_MS: dict[str, tuple[float, float]] = {
     "halo_mesh/coarse_to_fine": (100.0, 150.0),
     # tabletop detection per 640x480 depth frame, the pipeline alone (issue #18; bench/tabletop.py)
     "tabletop/detection": (50.0, 80.0),
+    # ten refined grasp proposals for one object, the pipeline alone (issue #18; bench/grasps.py)
+    "grasp_synthesis/ten_proposals": (2000.0, 3000.0),
 }
 # Rate goals, Hz: the path of a topic's statistics in "benchmarks" (with "rate_hz") -> the rate it
 # must reach, on the same CPU. A node that supersedes what it cannot keep up with is judged by

@@ -3,4 +3,8 @@
 Importing this package registers every claim with ``handperception.claims.harness``.
 """
 
-from handperception.claims import biomechanical_2d, digit_fusion  # noqa: F401  (register claims)
+from handperception.claims import (  # noqa: F401  (register claims)
+    biomechanical_2d,
+    digit_fusion,
+    grasp_refinement,
+)

@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _suites(args):
     """name -> zero-argument callable returning that suite's results."""
     from handperception.bench.gaze import bench_gaze_pipeline
+    from handperception.bench.grasps import bench_grasp_synthesis
     from handperception.bench.halo import bench_halo_mesh
     from handperception.bench.models import bench_models
     from handperception.bench.synth import (
@@ -106,6 +107,8 @@ def _suites(args):
         "halo_mesh": lambda: bench_halo_mesh(device, 5 if args.quick else 30),
         # plane + objects from a synthetic 640x480 tabletop depth frame, the pipeline alone
         "tabletop": lambda: bench_tabletop(10 if args.quick else 60),
+        # ten refined proposals for one held-out object, the pipeline alone (issue #18: <= 2 s)
+        "grasp_synthesis": lambda: bench_grasp_synthesis(3 if args.quick else 10),
         "transport": lambda: bench_image_transport(frames),
         "demo_graph": lambda: bench_demo_graph(
             package_config_dir() / "demo.yaml", frames, hand_pose_overrides

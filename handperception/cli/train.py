@@ -4,9 +4,10 @@
   handperception train two_hands --config config/train/two_hands_tiny.yaml
   handperception train gaze --config config/train/gaze_tiny.yaml [--set train.steps=500]
   handperception train halo --config config/train/halo_tiny.yaml [--set train.steps=500]
+  handperception train grasp --config config/train/grasp_tiny.yaml [--set train.steps=500]
   handperception train detector --steps 3000 --out checkpoints/detector_tiny.pt
 
-Hand, two_hands, gaze and halo overrides: ``--set SECTION.KEY=VALUE`` (e.g.
+Hand, two_hands, gaze, halo and grasp overrides: ``--set SECTION.KEY=VALUE`` (e.g.
 ``--set data.crop_size=64``).
 """
 
@@ -16,18 +17,18 @@ import argparse
 
 from handperception.cli.arguments import CommandLineError, positive_int
 
-MODELS = ("hand", "two_hands", "gaze", "halo", "detector")
+MODELS = ("hand", "two_hands", "gaze", "halo", "grasp", "detector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=MODELS, help="which model to train")
-    parser.add_argument("--config", help="training YAML (hand, two_hands, gaze, halo)")
+    parser.add_argument("--config", help="training YAML (hand, two_hands, gaze, halo, grasp)")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override a config value (hand, two_hands, gaze, halo)",
+        help="override a config value (hand, two_hands, gaze, halo, grasp)",
     )
     parser.add_argument(
         "--steps", type=positive_int, default=3000, help="training steps (detector)"
@@ -135,6 +136,18 @@ def _train_halo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_grasp(args: argparse.Namespace) -> int:
+    from handperception.train.grasp import train_grasp
+
+    result = train_grasp(_read_config(args))
+    held_out = result["evaluation"].get("test_reconstruction_mm")
+    print(
+        _saved_line(result)
+        + ("" if held_out is None else f"; held-out reconstruction {held_out:.1f} mm")
+    )
+    return 0
+
+
 def _train_detector(args: argparse.Namespace) -> int:
     from handperception.models.checkpoint import load_checkpoint, save_checkpoint
     from handperception.runtime.device import resolve_device
@@ -174,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         "two_hands": _train_two_hands,
         "gaze": _train_gaze,
         "halo": _train_halo,
+        "grasp": _train_grasp,
         "detector": _train_detector,
     }
     try:

@@ -1,8 +1,9 @@
-"""Diversity of proposed grasps (the GraspTTA / GanHand metric family).
+"""Diversity of proposed grasps (the GraspTTA / GanHand metric family), and the summary a grasp
+generator is reported by.
 
 Why: a generator can collapse onto one grasp per object while every single grasp looks
 plausible; the plausibility of each grasp (penetration, contact) is ``geometry.contact``.
-Units: metres.
+Units: metres (summaries in cm, cm^3 and %, as GraspTTA reports them).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 from handperception.validation import float_array
+
+# GraspTTA's number of k-means clusters for the diversity entropy.
+DIVERSITY_CLUSTERS = 20
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,45 @@ def _kmeans_cluster_sizes(vectors: np.ndarray, k: int, max_iterations: int) -> n
             if members.any():
                 centres[cluster] = vectors[members].mean(axis=0)
     return np.bincount(labels, minlength=k)
+
+
+def summarise_grasps(
+    penetration_depth: Any,
+    penetration_volume: Any,
+    contact_ratio: Any,
+    grasp_keypoints: Any,
+    num_clusters: int = DIVERSITY_CLUSTERS,
+) -> dict[str, float]:
+    """Means over G grasps in GraspTTA's units and the set's diversity, so every generator
+    evaluation reads on one scale.
+
+    Args:
+        penetration_depth: (G,) deepest skin point inside the object, metres.
+        penetration_volume: (G,) hand volume inside the object, m^3.
+        contact_ratio: (G,) fraction of fingers touching, in [0, 1].
+        grasp_keypoints: (G, K, 3) the grasps' keypoints in the object frame, metres.
+        num_clusters: k of the diversity entropy, lowered to G when fewer grasps (a set of one
+            grasp has diversity 0).
+    """
+    keypoints = float_array(grasp_keypoints, "grasp_keypoints", (None, None, 3))
+    columns = [
+        float_array(values, name, (len(keypoints),))
+        for values, name in (
+            (penetration_depth, "penetration_depth"),
+            (penetration_volume, "penetration_volume"),
+            (contact_ratio, "contact_ratio"),
+        )
+    ]
+    if len(keypoints) == 0:
+        raise ValueError("no grasps to summarise")
+    depth, volume, ratio = columns
+    clusters = min(num_clusters, len(keypoints))
+    return {
+        "penetration_volume_cm3": float(volume.mean() * 1e6),
+        "penetration_depth_cm": float(depth.mean() * 100),
+        "contact_ratio_pct": float(ratio.mean() * 100),
+        "diversity_entropy": grasp_diversity(keypoints, clusters).cluster_entropy
+        if clusters >= 2
+        else 0.0,
+        "grasps": float(len(keypoints)),
+    }

@@ -35,6 +35,7 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
     from handperception.models.detector import HandDetector
     from handperception.models.digit import TwoHandNet
     from handperception.models.gaze import DeepPictorialGaze
+    from handperception.models.grasp_vae import GraspVAE
     from handperception.models.halo import HaloNet
     from handperception.models.pose2p5d import HandPoseNet
 
@@ -44,6 +45,7 @@ def model_builders() -> dict[str, Callable[..., nn.Module]]:
         "deep_pictorial_gaze": DeepPictorialGaze,
         "two_hand_net": TwoHandNet,
         "halo": HaloNet,
+        "grasp_vae": GraspVAE,
     }
 
 

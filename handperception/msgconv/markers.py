@@ -106,9 +106,11 @@ def hand_mesh_markers(
     namespace: str = "hand_mesh",
     lifetime_s: float = 0.5,
     vertex_points: list[list[Point]] | None = None,
+    colours: list[tuple[float, float, float]] | None = None,
 ) -> MarkerArray:
     """DELETEALL, then per hand one TRIANGLE_LIST marker (id: the track id) of its surface in
-    ``header``'s frame, opaque, in its handedness's colour (``palette.HANDEDNESS_RGB``).
+    ``header``'s frame, opaque, in its handedness's colour (``palette.HANDEDNESS_RGB``), or in
+    ``colours`` (one RGB in [0, 1] per mesh: a grasp's score, say) when given.
 
     ``meshes``: (HandEstimate, HandSurfaceMesh) pairs, ``pipeline.hand_mesh``'s. A marker lives
     ``lifetime_s``: a hand whose meshes stop coming (lost, or the node stopped) vanishes instead
@@ -126,7 +128,7 @@ def hand_mesh_markers(
         )
         marker.pose.orientation.w = 1.0
         marker.scale.x = marker.scale.y = marker.scale.z = 1.0  # vertices are metres already
-        r, g, b = unit_rgb(HANDEDNESS_RGB[hand.handedness])
+        r, g, b = colours[index] if colours else unit_rgb(HANDEDNESS_RGB[hand.handedness])
         marker.color = ColorRGBA(r=r, g=g, b=b, a=1.0)
         # each Point made once, shared by the triangles around it
         vertices = vertex_points[index] if vertex_points else mesh_points(surface.vertices)

@@ -59,6 +59,19 @@ def pose_transform(header, child_frame_id: str, position, rotation) -> Transform
     )
 
 
+def pose_to_rigid(pose) -> tuple[np.ndarray, np.ndarray]:
+    """A geometry_msgs/Pose as (rotation (3, 3), translation (3,)): x' = R x + t maps the pose's
+    frame into its parent's. ValueError for a non-finite pose or a zero quaternion; any other
+    quaternion is normalised (a float32 round-trip leaves it a little off unit length)."""
+    p, q = pose.position, pose.orientation
+    translation = float_array([p.x, p.y, p.z], "pose position", (3,))
+    quaternion = float_array([q.w, q.x, q.y, q.z], "pose orientation", (4,))
+    norm = np.linalg.norm(quaternion)
+    if norm < 1e-6:
+        raise ValueError("pose orientation is a zero quaternion, not a rotation")
+    return transforms3d.quaternions.quat2mat(quaternion / norm), translation
+
+
 def hand_transforms(hands: list[HandEstimate], header, prefix: str = "") -> list[TransformStamped]:
     """One wrist transform per hand, child of the image's frame (``header``), named by
     hand_frame_id. A hand whose palm is degenerate has no wrist orientation and gets no

@@ -25,6 +25,10 @@ from handperception.pipeline.two_hand_pose import TwoHandPoseConfig, TwoHandPose
 from handperception.runtime.paths import package_root, resolve_package_path
 
 if TYPE_CHECKING:  # imported where used: the other pipelines load without HALO's model code
+    from handperception.pipeline.grasp_synthesis import (
+        GraspSynthesisConfig,
+        GraspSynthesisPipeline,
+    )
     from handperception.pipeline.hand_mesh import HandMeshConfig, HandMeshPipeline
 
 
@@ -145,6 +149,34 @@ def load_hand_mesh_pipeline(
     except CheckpointError as error:
         raise CheckpointError(f"{error}; train a HALO model with `{HALO_TRAINING}`") from error
     return HandMeshPipeline(model, config, device)
+
+
+GRASP_TRAINING = "handperception train grasp --config config/train/grasp_tiny.yaml"
+
+
+def load_grasp_synthesis_pipeline(
+    generator_checkpoint: str,
+    halo_checkpoint: str,
+    config: GraspSynthesisConfig,
+    device: str = "cpu",
+) -> GraspSynthesisPipeline:
+    """The grasp pipeline, ready before any request: FileNotFoundError for a missing checkpoint,
+    CheckpointError for one that is not the model it should be (a HALO file given as the
+    generator, a hostile config), each naming the command that trains one. The generator runs
+    on ``device``; HALO on the CPU, where refinement's tensors are."""
+    from handperception.pipeline.grasp_synthesis import GraspSynthesisPipeline
+
+    trained = {}
+    for name, what, path, how, where in (
+        ("grasp_vae", "grasp generator", generator_checkpoint, GRASP_TRAINING, device),
+        ("halo", "HALO", halo_checkpoint, HALO_TRAINING, "cpu"),
+    ):
+        found = _require(path, what, f"train one with `{how}`")
+        try:
+            trained[name], _ = load_checkpoint(found, expected_model=name, map_location=where)
+        except CheckpointError as error:
+            raise CheckpointError(f"{error}; train a {what} model with `{how}`") from error
+    return GraspSynthesisPipeline(trained["grasp_vae"], trained["halo"], config)
 
 
 GAZE_BACKENDS = ("network", "geometric")

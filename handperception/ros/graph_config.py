@@ -29,6 +29,7 @@ NODE_KINDS: dict[str, str] = {
     "two_hand_pose": "handperception.ros.nodes.two_hand_pose:TwoHandPoseNode",
     "hand_mesh": "handperception.ros.nodes.hand_mesh:HandMeshNode",
     "tabletop_objects": "handperception.ros.nodes.tabletop_objects:TabletopObjectsNode",
+    "grasp_synthesis": "handperception.ros.nodes.grasp_synthesis:GraspSynthesisNode",
 }
 SHARED_KEY = "/**"
 

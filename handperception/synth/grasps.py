@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handperception.geometry.contact import (
+    SignedDistance,
     contact_ratio,
     interpenetration_volume,
     penetration_depth,
@@ -373,28 +374,39 @@ def _close(obj, pose, shape, rotation, translation, is_left, spec: GraspSpec) ->
         step = np.where(sinks, step / 2, step)
 
 
-def _measure(
-    obj: ObjectSample, keypoints: np.ndarray, scale: float, is_left: bool, spec: GraspSpec
-):
+def measure_grasp(
+    keypoints: np.ndarray,
+    scale: float,
+    is_left: bool,
+    object_sdf: SignedDistance,
+    contact_threshold: float,
+    volume_spacing: float,
+) -> tuple[float, float, float, np.ndarray]:
     """Penetration depth (m), interpenetration volume (m^3), contact ratio and (5,) fingers
-    touching, all on the final skin."""
+    touching of one hand's skin (``hand_surface``: the solid these grasps are made of) against
+    an object's signed distance (negative inside), scored by ``geometry.contact``.
+
+    Why one function: the grasps made here and the proposals the grasp pipeline ranks are
+    measured by the same rule, so their numbers compare. A finger touches when its skin point
+    deepest towards the object is within ``contact_threshold`` of the surface.
+    """
     surface = sample_hand_surface(keypoints, scale, is_left)
-    sdf = obj.sdf(surface.points)
+    sdf = object_sdf(surface.points)
     closest = np.stack(
         [
             surface.points[surface.finger == f][np.argmin(sdf[surface.finger == f])]
             for f in range(NUM_FINGERS)
         ]
     )
-    fingers = np.abs(obj.sdf(closest)) <= spec.contact_threshold
+    fingers = np.abs(object_sdf(closest)) <= contact_threshold
     samples, per_sample = hand_volume_samples(
-        surface.capsules, spec.volume_spacing, region=lambda p: obj.sdf(p) < 0
+        surface.capsules, volume_spacing, region=lambda p: object_sdf(p) < 0
     )
-    volume = interpenetration_volume(samples, obj.sdf, per_sample) if len(samples) else 0.0
+    volume = interpenetration_volume(samples, object_sdf, per_sample) if len(samples) else 0.0
     return (
-        penetration_depth(surface.points, obj.sdf),
+        penetration_depth(surface.points, object_sdf),
         volume,
-        contact_ratio(closest, obj.sdf, spec.contact_threshold),
+        contact_ratio(closest, object_sdf, contact_threshold),
         fingers,
     )
 
@@ -425,7 +437,9 @@ def grasp_object(
         return None
     pose = _close(obj, pose, shape, rotation, translation, is_left, spec)
     keypoints = _keypoints(pose, shape, rotation, translation, is_left)
-    depth, volume, ratio, fingers = _measure(obj, keypoints, float(shape[0]), is_left, spec)
+    depth, volume, ratio, fingers = measure_grasp(
+        keypoints, float(shape[0]), is_left, obj.sdf, spec.contact_threshold, spec.volume_spacing
+    )
     if not fingers[THUMB] or fingers.sum() < spec.min_fingers or depth > spec.penetration_tolerance:
         return None
     object_rotation, object_centre = obj.pose[:3, :3], obj.pose[:3, 3]

@@ -22,9 +22,7 @@ RVIZ2_DISPLAY_CLASSES = {
 }
 RVIZ2_VIEW_CLASSES = {"rviz_default_plugins/Orbit"}
 # Outputs of nodes not built yet (README, Known limitations): their displays exist, disabled.
-PLANNED_TOPICS = {
-    "/grasp_synthesis/markers",  # grasp proposals
-}
+PLANNED_TOPICS: set[str] = set()
 
 
 def graph_nodes(path: Path = GRAPH) -> dict[str, dict]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import threading
 import time
 
 import numpy as np
@@ -33,9 +32,8 @@ from handperception.pipeline.hand_mesh import (
 )
 from handperception.pipeline.loading import load_hand_mesh_pipeline
 from handperception.ros.entry import run_single_node
+from handperception.ros.latest import NewestOnlyWorker
 from handperception.ros.node_base import (
-    FAILED,
-    INACTIVE,
     WARN_PERIOD_S,
     Allowed,
     HandperceptionNode,
@@ -135,10 +133,7 @@ class HandMeshNode(HandperceptionNode):
         )
         self.pipeline = None
         self._subscription = None
-        self._pending: HandArray | None = None
-        self._pending_changed = threading.Condition()
-        self._worker: threading.Thread | None = None
-        self._worker_stop = True
+        self._worker = NewestOnlyWorker(self, self._handle, "hand_mesh-hands")
         self._hand_warned: dict[str, float] = {}
         self._last_published: float | None = None  # time.monotonic() of the last meshes
 
@@ -167,12 +162,10 @@ class HandMeshNode(HandperceptionNode):
         )
 
     def activate(self) -> None:
-        with self._pending_changed:
-            self._worker_stop = False
-        self._worker = threading.Thread(
-            target=self._work, name=f"{self.get_name()}-hands", daemon=True
-        )
-        self._worker.start()
+        # With max_rate, arrays arriving within 1 / max_rate of the last start supersede each
+        # other, so the one meshed next is the newest.
+        max_rate = self.params.max_rate
+        self._worker.start(1.0 / max_rate if max_rate > 0 else 0.0)
         # Depth 1 and reliable, as every results topic of this project is published: the
         # middleware keeps only the newest array for a busy node, and the worker takes the newest.
         self._subscription = self.create_subscription(
@@ -184,13 +177,13 @@ class HandMeshNode(HandperceptionNode):
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
             self._subscription = None
-        self._stop_worker()
+        self._worker.stop()
 
     def cleanup(self) -> None:
         self.pipeline = None
 
     def destroy_node(self):
-        self._stop_worker()
+        self._worker.stop()
         return super().destroy_node()
 
     # -- input ----------------------------------------------------------------------------------
@@ -204,49 +197,10 @@ class HandMeshNode(HandperceptionNode):
                 BAD_STAMP, f"HandArray stamped {stamp.sec} s {stamp.nanosec} ns: {problem}"
             )
             return
-        with self._pending_changed:
-            if self._worker_stop:
-                self.stats.drop(INACTIVE)
-                return
-            if self._pending is not None:
-                self.stats.drop("superseded")
-            self._pending = msg
-            self._pending_changed.notify()
-
-    def _work(self) -> None:
-        """Mesh the newest array, then the newest after it; with ``max_rate``, start no sooner
-        than 1 / max_rate after the last start (arrays arriving meanwhile supersede each
-        other, so the one meshed next is the newest)."""
-        period = 1.0 / self.params.max_rate if self.params.max_rate > 0 else 0.0
-        next_start = 0.0
-        while True:
-            with self._pending_changed:
-                while not self._worker_stop:
-                    wait = next_start - time.monotonic()
-                    if self._pending is not None and wait <= 0:
-                        break
-                    self._pending_changed.wait(wait if self._pending is not None else None)
-                if self._worker_stop:
-                    return
-                msg, self._pending = self._pending, None
-            next_start = time.monotonic() + period
-            with collector_paused():
-                result = self.guarded(self._handle, msg)
-            if result is not FAILED:
-                self.stats.record(self.latency_since(msg.header))
-
-    def _stop_worker(self) -> None:
-        with self._pending_changed:
-            self._worker_stop = True
-            if self._pending is not None:
-                self.stats.drop(INACTIVE)
-            self._pending = None
-            self._pending_changed.notify_all()
-        if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join(timeout=10.0)
-        self._worker = None
+        self._worker.offer(msg)
 
     # -- work -----------------------------------------------------------------------------------
+    @collector_paused()
     def _handle(self, msg: HandArray) -> None:
         """Mesh every hand that can be, publish them all with the array's header (an empty
         array for no hands), and count each hand left out by its reason."""
