@@ -10,7 +10,8 @@ other with the network's wrist offset (MRRPE). A crop's hands sit in two fixed s
 leftmost wrist in the image first; ``synth.two_hand_items``) with a presence score and a
 handedness each, so "which hands" is scored as presence, hand count and handedness. The
 segmentation is scored over its 13 part labels and over the three hand labels {background,
-left, right}.
+slot 0, slot 1} (the network labels hands by slot, ``models.digit``; how well a hand's side is
+named is the handedness accuracy).
 
 Metrics (``evaluate_two_hand_model``'s docstring has the definitions): millimetres (``_mm``),
 pixels (``_px``), fractions in [0, 1] (accuracies, mIoU) and item counts. A metric whose items
@@ -196,10 +197,10 @@ def two_hand_metrics(prediction: dict[str, Any], arrays: dict[str, Any]) -> dict
     * ``hand_count_accuracy``: items whose number of slots above 0.5 equals their number of
       hands; ``count_accuracy_none``, ``_one``, ``_two``: the same over empty, one-hand and
       two-hand items.
-    * ``segmentation_miou``: mean IoU over the 13 part labels (``skeleton.parts``), one
-      confusion matrix summed over the items with ``has_segmentation`` (labels absent from both
-      prediction and truth are left out of the mean); ``hand_miou``: the same over
-      {background, left hand, right hand} (``hand_of_label``).
+    * ``segmentation_miou``: mean IoU over the 13 part labels (``skeleton.parts``, hand blocks
+      by slot), one confusion matrix summed over the items with ``has_segmentation`` (labels
+      absent from both prediction and truth are left out of the mean); ``hand_miou``: the same
+      over {background, slot-0 hand, slot-1 hand} (``hand_of_label``).
 
     Metrics whose items are absent (e.g. no one-hand item, no part labels) are left out.
     """

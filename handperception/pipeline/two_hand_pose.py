@@ -36,23 +36,10 @@ from handperception.models.digit import TwoHandNet, TwoHandPrediction, predict_c
 from handperception.pipeline.interface import FrameResult, check_frame
 from handperception.results import IMPLAUSIBLE_DEPTH, OTHER_SIDE, HandEstimate, plausible_position
 from handperception.runtime.smoothing import HandTrackSmoother
-from handperception.skeleton.parts import (
-    HAND_SIDES,
-    LEFT_PALM,
-    NUM_LABELS,
-    RIGHT_PALM,
-    hand_of_label,
-)
+from handperception.skeleton.parts import HAND_SIDES, relabel_hands
 
 # Two detections farther apart than this many times the larger box are not cropped together.
 MAX_UNION_RATIO = 4.0
-# Labels as the person's other hand sees them: a mirrored (selfie) image swaps left and right.
-MIRRORED_LABELS = np.array(
-    [0]
-    + [label + RIGHT_PALM - LEFT_PALM for label in range(LEFT_PALM, RIGHT_PALM)]
-    + [label - RIGHT_PALM + LEFT_PALM for label in range(RIGHT_PALM, NUM_LABELS)],
-    dtype=np.uint8,
-)
 
 
 @dataclass
@@ -126,10 +113,9 @@ class TwoHandPosePipeline:
         size = self.config.crop_size
         crop, crop_camera = crop_and_resize(rgb, model.raw, box, size)
         prediction = predict_crops(self.model, crop[None], self.device)
-        result.hands, result.drops = self._hands(prediction, box, crop_camera, model, time_s)
-        image_sides = [_image_side(h.handedness, self.config.mirrored) for h in result.hands]
-        labels = _labels_of(prediction.labels[0], image_sides)
-        _paste_labels(result.segmentation, labels, box, self.config.mirrored)
+        hands, result.drops = self._hands(prediction, box, crop_camera, model, time_s)
+        result.hands = [hand for _, hand in hands]
+        _paste_labels(result.segmentation, _published_labels(prediction.labels[0], hands), box)
         if result.hands and min(h.score for h in result.hands) >= self.config.tracking_confidence:
             self._region = box_from_keypoints(np.concatenate([h.joints_2d for h in result.hands]))
         else:
@@ -167,7 +153,9 @@ class TwoHandPosePipeline:
         crop_camera: PinholeCamera,
         model: CameraModel,
         time_s: float,
-    ) -> tuple[list[HandEstimate], list[str]]:
+    ) -> tuple[list[tuple[int, HandEstimate]], list[str]]:
+        """The hands published, each with the slot it came from (its block of part labels), and
+        the reasons of those found but not published."""
         config, size = self.config, self.config.crop_size
         present = prediction.presence[0] >= config.presence_threshold
         pixels = np.stack([crop_to_frame(uv, box, size) for uv in prediction.uv[0]])
@@ -197,18 +185,21 @@ class TwoHandPosePipeline:
             if config.smoothing:
                 joints_3d, joints_2d = self.smoother(track_id, joints_3d, joints_2d, time_s)
             hands.append(
-                HandEstimate(
-                    joints_3d=joints_3d,
-                    joints_2d=joints_2d,
-                    joint_confidence=confidence,
-                    handedness=side,
-                    handedness_score=side_scores[slot],
-                    score=score,
-                    track_id=track_id,
-                    roi=(box.x0, box.y0, box.side, box.side),
+                (
+                    int(slot),
+                    HandEstimate(
+                        joints_3d=joints_3d,
+                        joints_2d=joints_2d,
+                        joint_confidence=confidence,
+                        handedness=side,
+                        handedness_score=side_scores[slot],
+                        score=score,
+                        track_id=track_id,
+                        roi=(box.x0, box.y0, box.side, box.side),
+                    ),
                 )
             )
-        self.smoother.keep_only([hand.track_id for hand in hands])
+        self.smoother.keep_only([hand.track_id for _, hand in hands])
         return hands, drops
 
     def _lift(self, uv, depth, intrinsics, root_offset, present) -> np.ndarray:
@@ -236,23 +227,19 @@ def _sides(left_probability: np.ndarray, present: np.ndarray) -> tuple[list[str]
     return sides, scores
 
 
-def _image_side(published: str, mirrored: bool) -> str:
-    """The side a published hand has in the image as it is (before undoing any mirroring)."""
-    return OTHER_SIDE[published] if mirrored else published
+def _published_labels(slot_labels: np.ndarray, hands: list[tuple[int, HandEstimate]]):
+    """The crop's part labels as the person's hands: the network labels by slot (block 0 the
+    slot-0 hand), each published hand's block becomes the block of its published side (the
+    person's, so a mirrored image's swap is already in it), and the parts of slots not published
+    (absent, unsure, dropped) are background, so the segmentation and the hand array agree."""
+    targets = [None] * len(HAND_SIDES)
+    for slot, hand in hands:
+        targets[slot] = HAND_SIDES.index(hand.handedness)
+    return relabel_hands(slot_labels, targets)
 
 
-def _labels_of(labels: np.ndarray, image_sides: list[str]) -> np.ndarray:
-    """The crop's labels with the parts of hands not published (absent, unsure, dropped) set to
-    background, so the segmentation image and the hand array always agree."""
-    kept = [0] + [HAND_SIDES.index(side) + 1 for side in image_sides]
-    keep = np.isin(hand_of_label(labels), kept)
-    return np.where(keep, labels, 0).astype(np.uint8)
-
-
-def _paste_labels(frame_labels: np.ndarray, crop_labels: np.ndarray, box: CropBox, mirrored: bool):
+def _paste_labels(frame_labels: np.ndarray, crop_labels: np.ndarray, box: CropBox):
     """Write the crop's labels, resized to the box, into the frame's label image (in place)."""
-    if mirrored:
-        crop_labels = MIRRORED_LABELS[crop_labels]
     resized = cv2.resize(crop_labels, (box.side, box.side), interpolation=cv2.INTER_NEAREST)
     height, width = frame_labels.shape
     x0, y0 = max(box.x0, 0), max(box.y0, 0)

@@ -5,9 +5,10 @@ presence flag and a handedness, so items of 0, 1 or 2 hands stack into one batch
 ordered by what the image shows, the hand whose wrist is further left in the image first (a
 single hand is always slot 0), not by handedness: left and right hands are mirror images, and
 with the side as the slot a network that cannot yet tell them apart answers the average of both
-hands in both slots (measured: 21 px 2D error on 128 px crops, both slots identical). Why a mix:
-a model trained only on two hands always finds two; crops of one hand and of no hand teach it
-which slots are empty. Real datasets (InterHand2.6M) are converted to the same fields by
+hands in both slots (measured: 21 px 2D error on 128 px crops, both slots identical). The part
+labels follow the slots for the same reason (``skeleton.parts``: block 0 the slot-0 hand's). Why
+a mix: a model trained only on two hands always finds two; crops of one hand and of no hand
+teach it which slots are empty. Real datasets (InterHand2.6M) are converted to the same fields by
 ``train.two_hand_data``.
 """
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from handperception.skeleton.definition import NUM_JOINTS, ROOT
-from handperception.skeleton.parts import HAND_SIDES
+from handperception.skeleton.parts import HAND_SIDES, relabel_hands
 from handperception.synth.render import HandFrame
 from handperception.synth.scenes import full_frame, hand_crop, two_hand_crop
 from handperception.synth.splits import SplitSpec
 
-# The fields of an item: rgb (S, S, 3) uint8; segmentation (S, S) uint8 labels; has_segmentation
-# () bool (False for real data without part labels); keypoints_2d (2, 21, 2) float32 pixels;
+# The fields of an item: rgb (S, S, 3) uint8; segmentation (S, S) uint8 labels, hand blocks by
+# slot; has_segmentation () bool (False for real data without part labels); keypoints_2d
+# (2, 21, 2) float32 pixels;
 # keypoints_3d (2, 21, 3) float32 metres, camera frame; labelled (2, 21) bool, joints whose
 # labels were annotated (every joint of a rendered hand, even hidden); visibility (2, 21) bool,
 # labelled, in the crop and not hidden; present (2,) bool; is_left (2,) bool, the person's left
@@ -40,7 +42,7 @@ TWO_HAND_FIELDS = (
     "K",
 )
 # Bumped when what an item holds changes (slot order, fields), so cached sets are rendered anew.
-ITEM_VERSION = 2
+ITEM_VERSION = 3
 # Share of items with two interacting hands and with one hand; the rest have none.
 MIX = {"two": 0.6, "one": 0.3}
 
@@ -76,9 +78,14 @@ def frame_to_slots(frame: HandFrame) -> dict[str, np.ndarray]:
         raise ValueError(f"a two-hand item holds at most {len(HAND_SIDES)} hands")
     item = empty_slots(height)
     item["rgb"] = frame.rgb
-    item["segmentation"] = frame.segmentation
     item["K"] = frame.K.astype(np.float32)
-    for slot, hand in enumerate(slot_order(frame.keypoints_2d[:, ROOT, 0])):
+    order = slot_order(frame.keypoints_2d[:, ROOT, 0])
+    # the renderer labels by side: each side's block goes to its hand's slot
+    slot_of_side = [None] * len(HAND_SIDES)
+    for slot, hand in enumerate(order):
+        slot_of_side[HAND_SIDES.index("left" if frame.is_left[hand] else "right")] = slot
+    item["segmentation"] = relabel_hands(frame.segmentation, slot_of_side)
+    for slot, hand in enumerate(order):
         item["keypoints_2d"][slot] = frame.keypoints_2d[hand]
         item["keypoints_3d"][slot] = frame.keypoints_3d[hand]
         item["labelled"][slot] = True

@@ -8,6 +8,7 @@ the same model on the same data from the same few numbers, and the checkpoint ke
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import DataLoader
@@ -15,6 +16,10 @@ from tqdm import tqdm
 
 from handperception.train.config import ConfigError
 from handperception.train.config import merge_config as merge_defaults
+
+if TYPE_CHECKING:
+    from handperception.losses.two_hands import TwoHandTarget
+    from handperception.train.augment import CameraAugmentation
 
 DEFAULTS = {
     "model": {"size": "tiny", "output_stride": 4, "fusion": "probabilities"},
@@ -29,7 +34,10 @@ DEFAULTS = {
         "real": [],
     },
     # `colour_jitter`: brightness/contrast/saturation factors 1 +- this and sensor noise up to
-    # a tenth of it (``train.augment.jitter_colours``); 0 turns it off. `init_from`: a
+    # a tenth of it (``train.augment.jitter_colours``); 0 turns it off. `augment`: camera moves
+    # of every crop and its labels (``train.augment.CameraAugmentation``: turn +- rotation_deg,
+    # focal length times [1 / (1 + zoom), 1 + zoom], principal point +- shift of the side);
+    # false, null or all zeros turn it off, a dict overrides some ranges. `init_from`: a
     # two_hand_net checkpoint whose tensors start the model (to train a shipped one further).
     "train": {
         "steps": 3000,
@@ -37,6 +45,7 @@ DEFAULTS = {
         "lr": 1e-3,
         "loss_weights": {},
         "colour_jitter": 0.2,
+        "augment": {"rotation_deg": 30.0, "zoom": 0.15, "shift": 0.08},
         "device": "auto",
         "init_from": None,
     },
@@ -102,13 +111,13 @@ def fit_two_hands(
     colour_jitter: float = 0.2,
     seed: int = 0,
     progress: bool = True,
+    augment: CameraAugmentation | None = None,
 ) -> list[dict[str, float]]:
     """Adam with cosine decay on TwoHandLoss for ``steps`` steps; one dict of loss terms per
-    step."""
+    step. ``augment`` (default none, as the claims compare variants without it) moves each
+    crop's camera (``training_batch``)."""
     from handperception.losses.two_hands import TwoHandLoss
-    from handperception.train.augment import jitter_colours
     from handperception.train.data import endless
-    from handperception.train.two_hand_data import batch_to_target
 
     if steps <= 0 or not lr > 0 or batch_size <= 0 or not 0 <= colour_jitter < 1:
         raise ValueError(
@@ -131,15 +140,7 @@ def fit_two_hands(
     history = []
     bar = tqdm(range(steps), desc="train two hands", unit="step", disable=not progress)
     for step in bar:
-        images, target = batch_to_target(next(batches), device)
-        if colour_jitter > 0:
-            factors = [
-                1 + colour_jitter * (2 * torch.rand(len(images), generator=generator) - 1)
-                for _ in range(3)
-            ]
-            sigma = 0.1 * colour_jitter * torch.rand(len(images), 1, 1, 1, generator=generator)
-            noise = sigma * torch.randn(images.shape, generator=generator)
-            images = jitter_colours(images, *(f.to(images) for f in factors), noise.to(images))
+        images, target = training_batch(next(batches), device, augment, colour_jitter, generator)
         terms = criterion(model(images), target)
         optimiser.zero_grad(set_to_none=True)
         terms["total"].backward()
@@ -151,16 +152,49 @@ def fit_two_hands(
     return history
 
 
+def training_batch(
+    batch: dict,
+    device: str | torch.device,
+    augment: CameraAugmentation | None,
+    colour_jitter: float,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, TwoHandTarget]:
+    """Collated items -> (images, TwoHandTarget) as a step trains on them: camera moves first
+    (``train.augment.turn_zoom_shift_two_hands``: every label moves with the image, slots
+    re-sorted), then colours. With neither, ``batch_to_target``'s tensors untouched and the
+    generator not drawn from."""
+    from handperception.train.augment import jitter_colours, turn_zoom_shift_two_hands
+    from handperception.train.two_hand_data import batch_to_target
+
+    images, target = batch_to_target(batch, device)
+    if augment is not None:
+        images, target = turn_zoom_shift_two_hands(images, target, *augment.draw(images, generator))
+    if colour_jitter > 0:
+        factors = [
+            1 + colour_jitter * (2 * torch.rand(len(images), generator=generator) - 1)
+            for _ in range(3)
+        ]
+        sigma = 0.1 * colour_jitter * torch.rand(len(images), 1, 1, 1, generator=generator)
+        noise = sigma * torch.randn(images.shape, generator=generator)
+        images = jitter_colours(images, *(f.to(images) for f in factors), noise.to(images))
+    return images, target
+
+
 def train_two_hands(config: dict | None = None, progress: bool = True) -> dict:
     """Train, save the checkpoint (and a loss plot beside it); returns {"checkpoint", "history",
     "config", "model"}."""
     from handperception.models.checkpoint import initialise_from, save_checkpoint
     from handperception.models.digit import TwoHandNet
     from handperception.runtime.device import resolve_device
+    from handperception.train.augment import CameraAugmentation
     from handperception.train.plots import plot_history
 
     config = merge_config(config)
     data, train = config["data"], config["train"]
+    try:  # before any data is rendered, a one-line error of the CLI
+        augment = CameraAugmentation.from_config(train["augment"])
+    except ValueError as error:
+        raise ConfigError(f"train.augment: {error}") from error
     torch.manual_seed(data["seed"])
     device = resolve_device(train["device"])
     dataset = training_set(data, progress)
@@ -180,6 +214,7 @@ def train_two_hands(config: dict | None = None, progress: bool = True) -> dict:
         train["colour_jitter"],
         data["seed"],
         progress,
+        augment,
     )
     meta = {
         "crop_size": data["crop_size"],

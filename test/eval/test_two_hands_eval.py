@@ -60,7 +60,11 @@ class LabelNet(nn.Module):
         batch = len(images)
         maps = torch.zeros(batch, 2, 21, 1, 1)
         return TwoHandOutput(
-            heatmaps=maps, probabilities=maps, confidence=torch.ones(batch, 2, 21), **picked
+            heatmaps=maps,
+            probabilities=maps,
+            confidence=torch.ones(batch, 2, 21),
+            palm_facing_logit=torch.zeros(batch, 2),  # the evaluation reads the handedness only
+            **picked,
         )
 
 

@@ -7,6 +7,7 @@ import torch
 
 from handperception.losses.two_hands import TwoHandLoss, labels_at_stride, wrist_depth_offset
 from handperception.models.digit import FUSIONS, TwoHandNet, predict_crops
+from handperception.models.pose2p5d import TURN_SHARPNESS, image_turn
 from handperception.skeleton.parts import NUM_LABELS
 from handperception.synth.splits import load_split
 from handperception.synth.two_hand_items import mixed_item
@@ -51,6 +52,21 @@ def test_gradients_reach_the_segmentation_through_the_pose_only_with_probabiliti
         out.uv.sum().backward()
         grad = model.segmentation_head.weight.grad
         assert (grad is not None and bool(grad.abs().sum() > 0)) == expected, fusion
+
+
+def test_handedness_is_the_palm_side_times_the_knuckles_turn_and_never_moves_a_keypoint():
+    """A left hand is palm-facing turned one way or back-facing turned the other: the sign of
+    P(left) - 0.5 is the palm side's sign times the turn's, and its loss reaches the palm-side
+    layer but no heatmap."""
+    torch.manual_seed(0)
+    model = TwoHandNet()
+    out = model(torch.rand(4, 3, 64, 64))
+    turn = image_turn(out.uv.detach().reshape(-1, 21, 2)).view(4, 2)
+    expected = out.palm_facing_logit * torch.tanh(TURN_SHARPNESS * turn)
+    torch.testing.assert_close(out.handedness_logit, expected, atol=1e-4, rtol=1e-4)
+    out.handedness_logit.sum().backward()
+    assert model.palm_facing.weight.grad.abs().sum() > 0
+    assert model.pose_head.weight.grad is None or model.pose_head.weight.grad.abs().sum() == 0
 
 
 def test_predict_crops_gives_numpy_labels_at_crop_resolution():

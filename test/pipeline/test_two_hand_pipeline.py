@@ -7,8 +7,10 @@ import torch
 
 from handperception.geometry.camera import PinholeCamera
 from handperception.geometry.crops import CropBox
+from handperception.models import digit
 from handperception.models.detector import Detection
 from handperception.models.digit import TwoHandNet
+from handperception.pipeline import two_hand_pose
 from handperception.pipeline.two_hand_pose import (
     TwoHandPoseConfig,
     TwoHandPosePipeline,
@@ -94,9 +96,58 @@ def test_two_hands_called_the_same_side_are_one_of_each():
     assert _sides(np.array([0.3, 0.1]), np.array([True, False]))[0][0] == "right"
 
 
+def _scripted_slots(monkeypatch, left_probability, presence=(1.0, 1.0)):
+    """The untrained network's hands (finite, liftable) with scripted slots: its labels index
+    finger of slot 0 (3) on the crop's left half and of slot 1 (9) on the right, its sides
+    (P(left) per slot) and presence as given."""
+
+    def predict(model, crops, device):
+        prediction = digit.predict_crops(model, crops, device)
+        half = crops.shape[2] // 2
+        prediction.labels[:, :, :half], prediction.labels[:, :, half:] = 3, 9
+        prediction.left_probability[0] = left_probability
+        prediction.presence[0] = presence
+        return prediction
+
+    monkeypatch.setattr(two_hand_pose, "predict_crops", predict)
+
+
+def _labels_left_to_right(segmentation):
+    """The distinct labels of the segmentation, in the order they first appear from the left."""
+    columns = [np.unique(column[column > 0]) for column in segmentation.T]
+    return list(dict.fromkeys(int(label) for column in columns for label in column))
+
+
+@pytest.mark.parametrize(
+    "mirrored, published, labels",
+    [
+        # Slot 0 (the left of the crop) called right: its parts become the right hand's (8-12).
+        (False, [("right", 1), ("left", 0)], [9, 3]),
+        # Mirrored, the same slot is the person's left hand: its parts stay the left's.
+        (True, [("left", 0), ("right", 1)], [3, 9]),
+    ],
+)
+def test_slot_labels_are_published_by_the_sides_of_their_hands(
+    monkeypatch, mirrored, published, labels
+):
+    _scripted_slots(monkeypatch, left_probability=(0.1, 0.9))
+    pipeline, _ = _pipeline([[100, 80, 200, 140]], mirrored=mirrored, **EVERYTHING)
+    result = pipeline.process(_frame(), CAMERA, 0.0)
+    assert [(h.handedness, h.track_id) for h in result.hands] == published
+    assert _labels_left_to_right(result.segmentation) == labels
+
+
+def test_the_parts_of_a_slot_not_published_are_background(monkeypatch):
+    _scripted_slots(monkeypatch, left_probability=(0.1, 0.9), presence=(1.0, 0.0))
+    pipeline, _ = _pipeline([[100, 80, 200, 140]], **{**EVERYTHING, "presence_threshold": 0.5})
+    result = pipeline.process(_frame(), CAMERA, 0.0)
+    assert [h.handedness for h in result.hands] == ["right"]
+    assert _labels_left_to_right(result.segmentation) == [9]
+
+
 def test_labels_pasted_across_the_frame_border_are_clipped():
     frame = np.zeros((10, 10), np.uint8)
-    _paste_labels(frame, np.full((4, 4), 5, np.uint8), CropBox(-4, 6, 8), mirrored=False)
+    _paste_labels(frame, np.full((4, 4), 5, np.uint8), CropBox(-4, 6, 8))
     assert frame[6:, :4].tolist() == [[5] * 4] * 4 and frame.sum() == 5 * 16
 
 

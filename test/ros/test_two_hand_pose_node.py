@@ -288,8 +288,9 @@ def _pixel_error(hand: Hand, truth_2d: np.ndarray) -> float:
 @needs_trained_checkpoint
 @pytest.mark.xfail(
     strict=True,
-    reason="#16 open: the shipped 4500-step checkpoint counts the hands of 82 % of one-hand "
-    "crops right (docs/two-hands.md); strict, so a checkpoint that passes must drop this mark",
+    reason="#16 open: the shipped checkpoint (2D error 15.8 px of 128 held out, handedness 56 %, "
+    "docs/two-hands.md) finds no hand in the first one-hand frame; strict, so a checkpoint that "
+    "passes must drop this mark",
 )
 def test_trained_checkpoint_finds_both_hands_one_hand_and_none(scenes):
     two, one = scenes

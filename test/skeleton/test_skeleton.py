@@ -11,6 +11,7 @@ from handperception.skeleton import (
     finger_of_joint,
 )
 from handperception.skeleton.frames import wrist_frame
+from handperception.skeleton.parts import relabel_hands
 
 
 def test_freihand_order():
@@ -59,3 +60,15 @@ def test_wrist_frame_rejects_degenerate_and_nan():
     joints[3, 1] = np.nan
     with pytest.raises(ValueError, match="finite"):
         wrist_frame(joints)
+
+
+def test_relabel_hands_moves_whole_blocks_keeping_each_part():
+    labels = np.array([[0, 1, 6], [7, 9, 12]], dtype=np.uint8)  # bg, L palm, L little; R ...
+    np.testing.assert_array_equal(relabel_hands(labels, (1, 0)), [[0, 7, 12], [1, 3, 6]])
+    np.testing.assert_array_equal(relabel_hands(labels, (0, None)), [[0, 1, 6], [0, 0, 0]])
+    np.testing.assert_array_equal(relabel_hands(labels, (None, 0)), [[0, 0, 0], [1, 3, 6]])
+    assert relabel_hands(labels, (0, 1)).dtype == np.uint8
+    with pytest.raises(ValueError, match="0 or 1"):
+        relabel_hands(labels, (0, 2))
+    with pytest.raises(ValueError, match="one entry per hand"):
+        relabel_hands(labels, (0,))

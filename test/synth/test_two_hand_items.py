@@ -1,9 +1,9 @@
-"""Two-hand items: hands in their side's slot, labels of the project's table, 0/1/2 hands mixed."""
+"""Two-hand items: hands in slots leftmost wrist first, part labels by slot, 0/1/2 hands mixed."""
 
 import numpy as np
 import pytest
 
-from handperception.skeleton.parts import HAND_SIDES, hand_of_label
+from handperception.skeleton.parts import HAND_SIDES, LEFT_PALM, RIGHT_PALM, hand_of_label
 from handperception.synth.scenes import hand_crop, two_hand_crop
 from handperception.synth.splits import load_split
 from handperception.synth.two_hand_items import (
@@ -26,14 +26,20 @@ def test_hands_fill_the_slots_leftmost_wrist_first_with_the_renderers_labels():
         np.testing.assert_array_equal(item["keypoints_3d"][slot], frame.keypoints_3d[hand])
         assert item["is_left"][slot] == frame.is_left[hand]
     assert item["keypoints_2d"][0, 0, 0] <= item["keypoints_2d"][1, 0, 0]
-    # The labels of each slot's side cover the pixels its visible joints project to.
-    sides = hand_of_label(item["segmentation"])
+    # Each slot's block of labels covers the pixels its visible joints project to, and is the
+    # renderer's block of that hand's side moved (same parts, same pixels).
+    blocks = hand_of_label(item["segmentation"])
+    rendered = hand_of_label(frame.segmentation)
     for slot in range(2):
         visible = item["keypoints_2d"][slot][item["visibility"][slot]].round().astype(int)
         inside = (visible >= 0).all(1) & (visible < 64).all(1)
-        seen = sides[visible[inside, 1], visible[inside, 0]]
+        seen = blocks[visible[inside, 1], visible[inside, 0]]
+        assert np.mean(seen == slot + 1) > 0.7
         side = HAND_SIDES.index("left" if item["is_left"][slot] else "right") + 1
-        assert np.mean(seen == side) > 0.7
+        np.testing.assert_array_equal(blocks == slot + 1, rendered == side)
+    parts = RIGHT_PALM - LEFT_PALM
+    labels, truth = item["segmentation"].astype(int), frame.segmentation.astype(int)
+    np.testing.assert_array_equal((labels - 1) % parts, (truth - 1) % parts)
 
 
 def test_a_hand_alone_is_in_the_first_slot_whichever_side():
