@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from handperception.train.config import merge_config as merge_defaults
+from handperception.train.schedule import RunProgress, cosine_lr, set_lr
 
 DEFAULTS = {
     "model": {"stacks": 1, "channels": 32, "depth": 2, "regressor_channels": 32},
@@ -77,11 +78,6 @@ def synthetic_eye_patches(
     return ShardDataset(directory).arrays()
 
 
-def _cosine_lr(progress: float, lr: float) -> float:
-    """Cosine decay from ``lr`` at progress 0 to zero at progress 1."""
-    return 0.5 * lr * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
 def fit_gaze(
     model: torch.nn.Module,
     data: dict[str, np.ndarray],
@@ -110,11 +106,10 @@ def fit_gaze(
     history = []
     order = rng.permutation(count)
     cursor = 0
-    budget_s = 60.0 * train["max_minutes"] if train["max_minutes"] else math.inf
-    started = time.perf_counter()
+    run = RunProgress(train["steps"], train["max_minutes"])
     bar = tqdm(range(train["steps"]), desc="train gaze", disable=not progress)
     for step in bar:
-        done = max(step / train["steps"], (time.perf_counter() - started) / budget_s)
+        done = run(step)
         if step and done >= 1.0:  # the first step always runs: a history is never empty
             break
         if cursor + batch_size > count:
@@ -124,8 +119,7 @@ def fit_gaze(
         images, maps = data["image"][index], data["gazemaps"][index]
         if augment is not None:
             images, maps = augment.apply(images, maps, rng)
-        for group in optimiser.param_groups:
-            group["lr"] = _cosine_lr(done, train["lr"])
+        set_lr(optimiser, cosine_lr(done, train["lr"]))
         output = model(eye_patch_tensor(images).to(device))
         terms = gaze_loss(
             output,

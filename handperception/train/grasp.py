@@ -17,7 +17,6 @@ checkpoint's meta; raw-versus-refined metrics are ``train.grasp_evaluation``'s (
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from tqdm import tqdm
 
 from handperception.train.config import ConfigError
 from handperception.train.config import merge_config as merge_defaults
+from handperception.train.schedule import RunProgress, cosine_lr, set_lr
 
 DEFAULTS = {
     "model": {
@@ -183,16 +183,13 @@ def fit_grasp_vae(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     history = []
-    start = time.monotonic()
+    run = RunProgress(steps, max_minutes)
     bar = tqdm(range(steps), desc="train grasp", unit="step", disable=not progress)
     for step in bar:
-        done = step / steps
-        if max_minutes is not None:
-            done = max(done, (time.monotonic() - start) / (60.0 * max_minutes))
+        done = run(step)
         if done >= 1.0:
             break
-        for group in optimiser.param_groups:
-            group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * done))
+        set_lr(optimiser, cosine_lr(done, lr))
         rows = rng.choice(len(grasps["keypoints"]), size=batch_size)
         keypoints, is_left, object_points = _batch(grasps, rows)
         reconstruction, mean, log_variance = model(keypoints, is_left, object_points)

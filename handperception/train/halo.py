@@ -15,8 +15,6 @@ are ``handperception evaluate halo``'s job) and the scores are kept in the check
 
 from __future__ import annotations
 
-import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from handperception.train.config import merge_config as merge_defaults
+from handperception.train.schedule import RunProgress, cosine_lr, set_lr
 
 DEFAULTS = {
     "model": {
@@ -159,23 +158,18 @@ def fit_halo(
             "need steps > 0, lr > 0, hands > 0, points > 0 and refresh >= 0, got "
             f"{steps}, {lr}, {hands}, {points}, {refresh}"
         )
-    if max_minutes is not None and not max_minutes > 0:
-        raise ValueError(f"max_minutes must be positive or null, got {max_minutes}")
     if points > pool.points_per_hand:
         raise ValueError(f"points ({points}) exceeds the pool's points_per_hand")
     model = model.to(device).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
-    start = time.monotonic()
+    run = RunProgress(steps, max_minutes)
     bar = tqdm(range(steps), desc="train halo", unit="step", disable=not progress)
     for step in bar:
-        done = step / steps
-        if max_minutes is not None:
-            done = max(done, (time.monotonic() - start) / (60.0 * max_minutes))
+        done = run(step)
         if done >= 1.0:
             break
-        for group in optimiser.param_groups:
-            group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * done))
+        set_lr(optimiser, cosine_lr(done, lr))
         batch_points, keypoints, is_left, occupancy = pool.batch(hands, points, device)
         logits = model(batch_points, keypoints, is_left)
         loss = F.binary_cross_entropy_with_logits(logits, occupancy)
