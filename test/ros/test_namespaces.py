@@ -164,6 +164,7 @@ def test_launch_arguments_are_declared_and_every_use_names_one():
         "namespace",
         "image_topic",
         "camera_info_topic",
+        "depth_topic",
         "params_file",
         "device",
         "use_sim_time",
@@ -184,7 +185,7 @@ def test_launch_arguments_are_declared_and_every_use_names_one():
     )
     used |= _strings(_dict_assigned(tree, "REMAPPED").values)
     assert used <= declared, used - declared
-    assert _strings(_dict_assigned(tree, "REMAPPED").keys) == {"image", "camera_info"}
+    assert _strings(_dict_assigned(tree, "REMAPPED").keys) == {"image", "camera_info", "depth"}
 
     demo = _launch_tree("demo.launch.py")
     passed = {
