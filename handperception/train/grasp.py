@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from handperception.train.config import ConfigError
 from handperception.train.config import merge_config as merge_defaults
+from handperception.train.finish import finish_run
 from handperception.train.schedule import RunProgress, cosine_lr, set_lr
 
 DEFAULTS = {
@@ -216,9 +217,7 @@ def reconstruction_error_mm(model, grasps: dict) -> float:
 def train_grasp(config: dict | None = None, progress: bool = True) -> dict:
     """Make (or read) the grasp set, train, save the checkpoint (and a loss plot beside it);
     returns {"checkpoint", "history", "config", "model", "evaluation"}."""
-    from handperception.models.checkpoint import save_checkpoint
     from handperception.models.grasp_vae import GraspVAE
-    from handperception.train.plots import plot_history
 
     config = merge_config(config)
     data, train = config["data"], config["train"]
@@ -247,22 +246,4 @@ def train_grasp(config: dict | None = None, progress: bool = True) -> dict:
             evaluation["test_grasps"] = len(test["keypoints"])
     finally:
         torch.set_num_threads(threads)
-    last = history[-min(50, len(history)) :]
-    meta = {
-        "data": data,
-        "train": train,
-        "final_loss": float(np.mean([r["total"] for r in last])),
-        "evaluation": evaluation,
-    }
-    checkpoint = save_checkpoint(config["out"], model, "grasp_vae", model.config, meta)
-    plot_history(
-        [{"step": r["step"], "total": r["total"]} for r in history],
-        Path(config["out"]).with_suffix(".loss.png"),
-    )
-    return {
-        "checkpoint": checkpoint,
-        "history": history,
-        "config": config,
-        "model": model,
-        "evaluation": evaluation,
-    }
+    return finish_run(config, model, "grasp_vae", history, evaluation)

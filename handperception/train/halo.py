@@ -15,14 +15,13 @@ are ``handperception evaluate halo``'s job) and the scores are kept in the check
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from handperception.train.config import merge_config as merge_defaults
+from handperception.train.finish import finish_run
 from handperception.train.schedule import RunProgress, cosine_lr, set_lr
 
 DEFAULTS = {
@@ -206,8 +205,6 @@ def train_halo(config: dict | None = None, progress: bool = True) -> dict:
 
 def _train(model, config: dict, device: str, progress: bool) -> dict:
     from handperception.eval.halo import HALO_SPLITS, hand_ious, test_hands
-    from handperception.models.checkpoint import save_checkpoint
-    from handperception.train.plots import plot_history
 
     data, train, evaluation = config["data"], config["train"], config["eval"]
     pool = HaloPool(
@@ -237,23 +234,5 @@ def _train(model, config: dict, device: str, progress: bool) -> dict:
             hands = test_hands(split, evaluation["hands"])
             ious = hand_ious(model, hands, evaluation["points"], device=device)
             scores[split] = {"iou": float(ious.mean()), "iou_median": float(np.median(ious))}
-    last = history[-min(50, len(history)) :]
-    meta = {
-        "data": data,
-        "train": train,
-        "final_loss": float(np.mean([r["total"] for r in last])),
-        "evaluation": scores,
-    }
     model = model.cpu()
-    checkpoint = save_checkpoint(config["out"], model, "halo", model.config, meta)
-    plot_history(
-        [{"step": r["step"], "total": r["total"]} for r in history],
-        Path(config["out"]).with_suffix(".loss.png"),
-    )
-    return {
-        "checkpoint": checkpoint,
-        "history": history,
-        "config": config,
-        "model": model,
-        "evaluation": scores,
-    }
+    return finish_run(config, model, "halo", history, scores)
