@@ -15,6 +15,7 @@ Frames and units: keypoints, object points and the object's signed distance all 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,7 +282,7 @@ def refine_grasps(
     interior = torch.as_tensor(grasp_object.interior_points(interior_count), dtype=torch.float32)
     interior = interior[None].expand(len(keypoints), -1, -1)
     side = torch.as_tensor(is_left)
-    biomechanical = BiomechanicalLoss()
+    biomechanical = _biomechanical_loss()
     variable = torch.tensor(keypoints, dtype=torch.float32, requires_grad=True)
     initial_bones = bone_lengths(variable.detach())
     optimiser = torch.optim.Adam([variable], lr=lr)
@@ -331,3 +332,10 @@ def refine_grasps(
     return RefinedGrasps(
         refined, metrics, score, np.argsort(-score, kind="stable"), np.array(objective)
     )
+
+
+@functools.cache
+def _biomechanical_loss() -> BiomechanicalLoss:
+    """One loss for every request: building it derives the joint-angle limits (~0.15 s), which
+    never change."""
+    return BiomechanicalLoss()
